@@ -1,0 +1,66 @@
+"""Turn the rendered files into a working repository.
+
+git with a first commit (DVC experiments need one), the default DVC remote on a
+local directory, and a `.env` with fresh secrets. Nothing here uses the network.
+"""
+
+import json
+import os
+import secrets
+import subprocess
+from pathlib import Path
+
+ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
+SECRET_SUFFIXES = ("_PASSWORD", "_SECRET_KEY")
+
+
+def local_dvc_remote(slug: str) -> Path:
+    """A directory outside the project, so a fresh clone on this machine can pull."""
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "dvc-remotes" / slug
+
+
+def write_env_with_fresh_secrets() -> None:
+    lines = []
+    for line in Path(".env.example").read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not value and key.endswith(SECRET_SUFFIXES):
+            value = secrets.token_urlsafe(32)
+        lines.append(f"{key}{sep}{value}")
+    Path(".env").write_text("\n".join(lines) + "\n")
+    Path(".env").chmod(0o600)
+
+
+def git(*args: str) -> None:
+    subprocess.run(["git", *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def commit_scaffold() -> None:
+    git("init", "-q", "-b", "main")
+    configured = subprocess.run(["git", "config", "user.email"], capture_output=True)
+    if configured.returncode != 0:  # no identity yet: this repository uses the answers
+        git("config", "user.name", ANSWERS["author_name"])
+        git("config", "user.email", ANSWERS["author_email"])
+    git("add", "-A")
+    git("commit", "-q", "-m", "Scaffold from the goldenpath template")
+
+
+def main() -> None:
+    remote = local_dvc_remote(ANSWERS["project_slug"])
+    with Path(".dvc/config").open("a") as config:
+        config.write(f"['remote \"local\"']\n    url = {remote}\n")
+    write_env_with_fresh_secrets()
+    commit_scaffold()
+    print(
+        f"\nCreated {Path.cwd()}\n"
+        f"DVC remote: {remote} (see README to switch to S3, GCS or Azure)\n\n"
+        "Next:\n"
+        f"  cd {ANSWERS['project_slug']}\n"
+        "  make setup   # create .venv with uv, lock and install dependencies\n"
+        "  make repro   # generate -> validate -> split -> train -> evaluate -> register\n"
+        "  make serve   # serve the champion model on http://127.0.0.1:8000\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The prediction service: `python -m {{ cookiecutter.package_name }}.serving` (or `make serve`)."""

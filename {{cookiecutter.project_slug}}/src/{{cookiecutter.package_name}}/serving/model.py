@@ -1,0 +1,74 @@
+"""Loading the model to serve, with what /version reports about it."""
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import mlflow
+
+from ..params import load_params
+from ..tracking import embedded_store
+
+CHAMPION_ALIAS = "champion"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    predictor: Any  # a fitted scikit-learn pipeline
+    uri: str
+    name: str
+    version: str
+    git_commit: str
+    data_md5: str
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "model_name": self.name,
+            "model_version": self.version,
+            "model_uri": self.uri,
+            "git_commit": self.git_commit,
+            "data_md5": self.data_md5,
+        }
+
+
+def default_model_uri() -> str:
+    """MODEL_URI, or the project's champion in the registry."""
+    if uri := os.environ.get("MODEL_URI"):
+        return uri
+    return f"models:/{load_params()['mlflow']['model_name']}@{CHAMPION_ALIAS}"
+
+
+def _registry_version(uri: str) -> tuple[str, str]:
+    """(name, version) for `models:/name@alias` or `models:/name/version`."""
+    reference = uri.removeprefix("models:/")
+    if "@" in reference:
+        name, alias = reference.split("@", 1)
+        return name, mlflow.MlflowClient().get_model_version_by_alias(name, alias).version
+    name, _, version = reference.partition("/")
+    return name, version
+
+
+def load_served_model(uri: str) -> ServedModel:
+    """The model at `uri`: a registry URI, a run/logged-model URI or a local directory."""
+    embedded_store()
+    try:
+        info = mlflow.models.get_model_info(uri)
+        predictor = mlflow.sklearn.load_model(uri)
+    except Exception as error:
+        raise RuntimeError(
+            f"cannot load the model at {uri!r} ({error}). Run `make repro` to register a "
+            "champion, or set MODEL_URI to a model directory or a models:/ URI."
+        ) from error
+    metadata = info.metadata or {}
+    if uri.startswith("models:/"):
+        name, version = _registry_version(uri)
+    else:
+        name, version = metadata.get("model_name", "unregistered"), "local"
+    return ServedModel(
+        predictor=predictor,
+        uri=uri,
+        name=name,
+        version=str(version),
+        git_commit=metadata.get("git.commit", "unknown"),
+        data_md5=metadata.get("dvc.data_md5", "unknown"),
+    )
