@@ -16,9 +16,27 @@ SUPPORTED_PYTHONS = ("3.11", "3.13")
 # Import names of the generated project's dependencies: a package with one of
 # these names would shadow the library it needs.
 DEPENDENCY_IMPORTS = {
-    "dvc", "fastapi", "httpx", "hydra", "matplotlib", "mlflow", "numpy", "omegaconf",
-    "orjson", "pandas", "pandera", "prometheus_client", "pydantic", "pytest", "scipy",
-    "skops", "sklearn", "sqlalchemy", "starlette", "uvicorn", "yaml",
+    "dvc",
+    "fastapi",
+    "httpx",
+    "hydra",
+    "matplotlib",
+    "mlflow",
+    "numpy",
+    "omegaconf",
+    "orjson",
+    "pandas",
+    "pandera",
+    "prometheus_client",
+    "pydantic",
+    "pytest",
+    "scipy",
+    "skops",
+    "sklearn",
+    "sqlalchemy",
+    "starlette",
+    "uvicorn",
+    "yaml",
 }
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z][a-z0-9_]*")

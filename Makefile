@@ -1,0 +1,11 @@
+# The template's own tasks. `make test` is what CI runs.
+.PHONY: test lint bench-golden-path
+
+test:  ## Every template test: bakes, prompts, a set-up project's pipeline
+	uv run pytest
+
+lint:
+	uv run ruff check hooks tests bench && uv run ruff format --check hooks tests bench
+
+bench-golden-path:  ## Scaffold -> registered champion, and a no-op dvc repro, timed
+	uv run python bench/golden_path.py

@@ -1,0 +1,114 @@
+"""Every option value bakes into a clean, committed, lint-free project (no setup needed)."""
+
+import json
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import DEFAULT_SLUG, bake
+
+VARIANTS = {
+    "defaults": {},
+    "python-3.13": {"python_version": "3.13"},
+    "license-bsd": {"license": "BSD-3-Clause"},
+    "license-proprietary": {"license": "Proprietary"},
+    "custom-names": {
+        "project_name": "Ride Demand",
+        "package_name": "ride_demand_model",
+        "model_name": "ride.demand_v2",
+        "github_owner": "Acme-Mobility",
+    },
+}
+# Jinja left in a file: `{{`, `{%` or `{#` (GitHub's `${{ }}` expressions are not Jinja).
+UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
+
+
+def project_files(project: Path) -> list[Path]:
+    return [p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts]
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def baked(request, tmp_path_factory) -> tuple[dict, Path]:
+    answers = VARIANTS[request.param]
+    return answers, bake(tmp_path_factory.mktemp(request.param), **answers)
+
+
+def test_nothing_is_left_unrendered(baked) -> None:
+    _, project = baked
+    for path in project_files(project):
+        assert not UNRENDERED.search(str(path.relative_to(project))), path
+        assert not UNRENDERED.search(path.read_text()), f"unrendered Jinja in {path}"
+
+
+def test_data_files_parse(baked) -> None:
+    _, project = baked
+    for path in project_files(project):
+        if path.suffix in (".yaml", ".yml"):
+            yaml.safe_load(path.read_text())
+        elif path.suffix == ".toml":
+            tomllib.loads(path.read_text())
+        elif path.suffix == ".json":
+            json.loads(path.read_text())
+
+
+def test_python_is_lint_clean_and_formatted(baked) -> None:
+    _, project = baked
+    for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
+        result = subprocess.run(command, cwd=project, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_answers_reach_the_files(baked) -> None:
+    answers, project = baked
+    python = answers.get("python_version", "3.11")
+    package = answers.get("package_name", "eta_predictor")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["requires-python"] == f">={python}"
+    assert (project / ".python-version").read_text().strip() == python
+    assert (project / "src" / package / "serving" / "app.py").is_file()
+    config = yaml.safe_load((project / "conf" / "config.yaml").read_text())
+    assert config["mlflow"]["model_name"] == answers.get("model_name", DEFAULT_SLUG)
+    first_line = (project / "LICENSE").read_text().splitlines()[0]
+    expected = {"MIT": "MIT License", "BSD-3-Clause": "BSD 3-Clause License"}
+    license_name = answers.get("license", "MIT")
+    assert first_line == expected.get(license_name, first_line)
+    if license_name == "Proprietary":
+        assert "All rights reserved" in first_line
+        assert pyproject["project"]["license"] == "LicenseRef-Proprietary"
+
+
+def test_repository_is_committed_clean_without_secrets(baked) -> None:
+    _, project = baked
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True).stdout
+
+    assert git("log", "--oneline").count("\n") == 1
+    assert git("status", "--porcelain") == ""
+    tracked = git("ls-files").split()
+    assert ".env.example" in tracked and ".env" not in tracked
+    env = dict(
+        line.split("=", 1)
+        for line in (project / ".env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    secrets = {k: v for k, v in env.items() if k.endswith(("_PASSWORD", "_SECRET_KEY"))}
+    assert secrets and all(len(value) >= 32 for value in secrets.values())
+    assert (project / ".env").stat().st_mode & 0o077 == 0
+
+
+def test_dvc_remote_is_a_local_directory_outside_the_project(baked, isolated_environment) -> None:
+    _, project = baked
+    config = (project / ".dvc" / "config").read_text()
+    assert f"url = {isolated_environment / 'dvc-remotes' / project.name}" in config
+    assert "remote = local" in config and "enabled = true" in config
+
+
+def test_each_bake_gets_its_own_secrets(tmp_path) -> None:
+    first = (bake(tmp_path / "a") / ".env").read_text()
+    second = (bake(tmp_path / "b") / ".env").read_text()
+    assert first != second
