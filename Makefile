@@ -1,5 +1,5 @@
 # The template's own tasks. `make test` is what CI runs.
-.PHONY: test lint bench-golden-path
+.PHONY: test lint bench-golden-path bench-stack
 
 test:  ## Every template test: bakes, prompts, a set-up project's pipeline
 	uv run pytest
@@ -9,3 +9,6 @@ lint:
 
 bench-golden-path:  ## Scaffold -> registered champion, and a no-op dvc repro, timed
 	uv run python bench/golden_path.py
+
+bench-stack:  ## Cold build, warm `up --wait`, serving image size (needs a Docker engine)
+	uv run python bench/stack.py

@@ -1,34 +1,24 @@
 """Turn the rendered files into a working repository.
 
-git with a first commit (DVC experiments need one), the default DVC remote on a
-local directory, and a `.env` with fresh secrets. Nothing here uses the network.
+The stack definition from the template's compose/ (one copy, never rendered), the
+default DVC remote on a local directory, a `.env` with fresh secrets, and git with
+a first commit (DVC experiments need one). Nothing here uses the network.
 """
 
 import json
 import os
-import secrets
+import shutil
+import sys
 import subprocess
 from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
-SECRET_SUFFIXES = ("_PASSWORD", "_SECRET_KEY")
 
 
 def local_dvc_remote(slug: str) -> Path:
     """A directory outside the project, so a fresh clone on this machine can pull."""
     data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(data_home) / "dvc-remotes" / slug
-
-
-def write_env_with_fresh_secrets() -> None:
-    lines = []
-    for line in Path(".env.example").read_text().splitlines():
-        key, sep, value = line.partition("=")
-        if sep and not value and key.endswith(SECRET_SUFFIXES):
-            value = secrets.token_urlsafe(32)
-        lines.append(f"{key}{sep}{value}")
-    Path(".env").write_text("\n".join(lines) + "\n")
-    Path(".env").chmod(0o600)
 
 
 def git(*args: str) -> None:
@@ -49,7 +39,8 @@ def main() -> None:
     remote = local_dvc_remote(ANSWERS["project_slug"])
     with Path(".dvc/config").open("a") as config:
         config.write(f"['remote \"local\"']\n    url = {remote}\n")
-    write_env_with_fresh_secrets()
+    shutil.copytree(Path(ANSWERS["_repo_dir"]) / "compose", "compose")
+    subprocess.run([sys.executable, "scripts/new_env.py"], check=True)
     commit_scaffold()
     print(
         f"\nCreated {Path.cwd()}\n"

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 PARAMS_FILE = Path("params.yaml")
 CONF_DIR = Path("conf")
@@ -19,6 +17,10 @@ CONF_DIR = Path("conf")
 
 def compose_params(conf_dir: Path = CONF_DIR, overrides: Sequence[str] = ()) -> str:
     """The YAML text Hydra composes from `conf_dir/config.yaml` and `overrides`."""
+    # Imported here: Hydra is a pipeline tool, absent from the serving image.
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
     with initialize_config_dir(str(conf_dir.resolve()), version_base=None):
         config = compose(config_name="config", overrides=list(overrides))
     OmegaConf.resolve(config)

@@ -1,7 +1,9 @@
 """Loading the model to serve, with what /version reports about it."""
 
+import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -10,6 +12,7 @@ from ..params import load_params
 from ..tracking import embedded_store
 
 CHAMPION_ALIAS = "champion"
+EXPORT_RECORD = "served_model.json"  # written by serving/export.py next to the model
 
 
 @dataclass(frozen=True)
@@ -50,20 +53,24 @@ def _registry_version(uri: str) -> tuple[str, str]:
 
 def load_served_model(uri: str) -> ServedModel:
     """The model at `uri`: a registry URI, a run/logged-model URI or a local directory."""
-    embedded_store()
+    if uri.startswith(("models:/", "runs:/")):
+        embedded_store()
     try:
-        info = mlflow.models.get_model_info(uri)
+        metadata = mlflow.models.Model.load(uri).metadata or {}
         predictor = mlflow.sklearn.load_model(uri)
     except Exception as error:
         raise RuntimeError(
             f"cannot load the model at {uri!r} ({error}). Run `make repro` to register a "
             "champion, or set MODEL_URI to a model directory or a models:/ URI."
         ) from error
-    metadata = info.metadata or {}
+    exported = Path(uri) / EXPORT_RECORD
     if uri.startswith("models:/"):
         name, version = _registry_version(uri)
+    elif exported.is_file():  # a model exported from the registry, as in the image
+        record = json.loads(exported.read_text())
+        name, version = record["model_name"], record["model_version"]
     else:
-        name, version = metadata.get("model_name", "unregistered"), "local"
+        name, version = "unregistered", "local"
     return ServedModel(
         predictor=predictor,
         uri=uri,

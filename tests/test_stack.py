@@ -1,0 +1,206 @@
+"""The compose stack and the serving image, run for real with a Docker engine.
+
+Skipped (with the reason) where no engine answers; mandatory in CI, where
+`.ci/run` starts one with ../shared/docker/standin-images.sh first.
+"""
+
+import base64
+import json
+import os
+import re
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import TEMPLATE, bake, run
+
+pytestmark = pytest.mark.slow
+NAME = "stack-check"  # its own compose project, apart from anything else on the machine
+
+
+def docker_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def engine() -> None:
+    if not docker_answers():
+        message = "no Docker engine answers (run ../shared/docker/standin-images.sh)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def read_env(project: Path) -> dict[str, str]:
+    lines = (project / ".env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+
+
+@pytest.fixture(scope="module")
+def stack(engine, tmp_path_factory) -> Path:
+    """A baked project whose stack is up, trained against and serving its champion."""
+    project = bake(tmp_path_factory.mktemp("stack"), project_name="Stack Check")
+    env = (project / ".env").read_text()
+    for key in ("MLFLOW_PORT", "SERVE_PORT"):
+        env = re.sub(rf"^{key}=.*$", f"{key}={free_port()}", env, flags=re.M)
+    (project / ".env").write_text(env)
+    run("make setup", project)
+    try:
+        run("make stack", project)
+        yield project
+    finally:
+        run("docker compose down -v --remove-orphans", project, check=False)
+
+
+def mlflow_api(project: Path, path: str, authenticated: bool = True) -> tuple[int, dict]:
+    env = read_env(project)
+    request = urllib.request.Request(f"http://127.0.0.1:{env['MLFLOW_PORT']}/api/2.0/mlflow/{path}")
+    if authenticated:
+        token = f"{env['MLFLOW_TRACKING_USERNAME']}:{env['MLFLOW_TRACKING_PASSWORD']}"
+        request.add_header("Authorization", f"Basic {base64.b64encode(token.encode()).decode()}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, {}
+
+
+def champion_version(project: Path) -> str:
+    """The champion's version, after checking that its training run is still recorded."""
+    status, body = mlflow_api(project, "registered-models/alias?name=stack-check&alias=champion")
+    assert status == 200, status
+    run_status, run_body = mlflow_api(project, f"runs/get?run_id={body['model_version']['run_id']}")
+    assert run_status == 200 and "holdout_mae" in str(run_body["run"]["data"]["metrics"])
+    return body["model_version"]["version"]
+
+
+def predict(project: Path, orders: list[dict]) -> list[float]:
+    port = read_env(project)["SERVE_PORT"]
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/predict",
+        data=json.dumps(orders).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["delivery_minutes"]
+
+
+def compose_states(project: Path) -> dict[str, str]:
+    output = run("docker compose ps --all --format json", project).stdout
+    rows = [json.loads(line) for line in output.splitlines() if line.strip()]
+    if len(rows) == 1 and isinstance(rows[0], list):  # older compose prints one JSON array
+        rows = rows[0]
+    return {row["Service"]: row.get("Health") or row["State"] for row in rows}
+
+
+def test_hadolint_passes_on_every_dockerfile(tmp_path) -> None:
+    project = bake(tmp_path)
+    dockerfiles = [TEMPLATE / "compose" / "mlflow" / "Dockerfile", project / "Dockerfile"]
+    result = subprocess.run(["hadolint", *map(str, dockerfiles)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_project_carries_the_one_stack_definition(tmp_path) -> None:
+    project = bake(tmp_path)
+    for path in (TEMPLATE / "compose").rglob("*"):
+        if path.is_file():
+            copy = project / "compose" / path.relative_to(TEMPLATE / "compose")
+            assert copy.read_bytes() == path.read_bytes(), copy
+
+
+def test_stack_is_healthy_and_ports_are_local(stack: Path) -> None:
+    assert compose_states(stack) == {
+        "postgres": "healthy",
+        "mlflow": "healthy",
+        "serve": "healthy",
+    }
+    ports = run("docker compose ps --format '{{.Ports}}'", stack).stdout
+    published = re.findall(r"([\d.:\[\]]+):\d+->", ports)
+    assert published and all(address == "127.0.0.1" for address in published), ports
+
+
+def test_champion_needs_credentials(stack: Path) -> None:
+    assert champion_version(stack) == "1"
+    status, _ = mlflow_api(stack, "registered-models/search", authenticated=False)
+    assert status == 401
+
+
+def test_serve_answers_as_the_champion_does_in_process(stack: Path) -> None:
+    script = (
+        "import json, mlflow, pandas as pd\n"
+        "from stack_check.contract import FEATURE_NAMES\n"
+        "orders = pd.read_csv('data/split/holdout.csv').head(50)[FEATURE_NAMES]\n"
+        "model = mlflow.sklearn.load_model('models:/stack-check@champion')\n"
+        "print(json.dumps({'orders': orders.to_dict(orient='records'),"
+        " 'minutes': model.predict(orders).round(2).tolist()}))\n"
+    )
+    env = read_env(stack)
+    tracking = {
+        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{env['MLFLOW_PORT']}",
+        "MLFLOW_TRACKING_USERNAME": env["MLFLOW_TRACKING_USERNAME"],
+        "MLFLOW_TRACKING_PASSWORD": env["MLFLOW_TRACKING_PASSWORD"],
+    }
+    in_process = subprocess.run(
+        ["uv", "run", "--frozen", "python", "-c", script],
+        cwd=stack,
+        capture_output=True,
+        text=True,
+        env=os.environ | tracking,
+    )
+    assert in_process.returncode == 0, in_process.stderr
+    expected = json.loads(in_process.stdout.splitlines()[-1])
+    assert predict(stack, expected["orders"]) == expected["minutes"]
+
+
+def test_images_run_as_non_root_without_compilers(stack: Path) -> None:
+    for service in ("mlflow", "serve"):
+        assert run(f"docker compose exec -T {service} id -u", stack).stdout.strip() == "10001"
+    image = read_env(stack)["SERVE_IMAGE"]
+    compilers = run(
+        f"docker run --rm --entrypoint sh {image} -c 'command -v gcc cc'", stack, check=False
+    )
+    assert compilers.returncode != 0 and compilers.stdout.strip() == ""
+    labels = json.loads(
+        run(f"docker inspect --format '{{{{json .Config.Labels}}}}' {image}", stack).stdout
+    )
+    assert labels["dev.goldenpath.model.name"] == "stack-check"
+    assert labels["dev.goldenpath.model.version"] == "1"
+    assert re.fullmatch(r"[0-9a-f]{40}", labels["org.opencontainers.image.revision"])
+    assert re.fullmatch(r"[0-9a-f]{32}", labels["dev.goldenpath.data.md5"])
+
+
+def test_restarting_the_database_and_server_loses_nothing(stack: Path) -> None:
+    run("docker compose restart postgres mlflow && docker compose up -d --wait", stack)
+    assert champion_version(stack) == "1"
+
+
+def test_down_then_up_loses_nothing(stack: Path) -> None:
+    run("docker compose down && docker compose up -d --wait", stack)
+    assert champion_version(stack) == "1"
+    assert len(predict(stack, [json.loads(EXAMPLE)])) == 1
+
+
+def test_down_with_volumes_leaves_nothing(stack: Path) -> None:
+    run("docker compose down -v", stack)
+    label = "label=com.docker.compose.project=stack-check"
+    for kind in ("ps -a", "volume ls", "network ls"):
+        assert run(f"docker {kind} -q --filter {label}", stack).stdout.strip() == "", kind
+
+
+EXAMPLE = (
+    '{"distance_km": 3.2, "prep_time_min": 12, "items": 2, "hour": 20, "weekday": 4,'
+    ' "courier_load": 1.4, "city": "lisbon", "weather": "rain"}'
+)
