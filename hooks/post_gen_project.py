@@ -1,15 +1,13 @@
 """Turn the rendered files into a working repository.
 
-The stack definition from the template's compose/ (one copy, never rendered), the
-default DVC remote on a local directory, a `.env` with fresh secrets, and git with
-a first commit (DVC experiments need one). Nothing here uses the network.
+The default DVC remote on a local directory, a `.env` with fresh secrets, and git
+with a first commit (DVC experiments need one). Nothing here uses the network.
 """
 
 import json
 import os
-import shutil
-import sys
 import subprocess
+import sys
 from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
@@ -39,7 +37,6 @@ def main() -> None:
     remote = local_dvc_remote(ANSWERS["project_slug"])
     with Path(".dvc/config").open("a") as config:
         config.write(f"['remote \"local\"']\n    url = {remote}\n")
-    shutil.copytree(Path(ANSWERS["_repo_dir"]) / "compose", "compose")
     subprocess.run([sys.executable, "scripts/new_env.py"], check=True)
     commit_scaffold()
     print(

@@ -108,6 +108,17 @@ def test_dvc_remote_is_a_local_directory_outside_the_project(baked, isolated_env
     assert "remote = local" in config and "enabled = true" in config
 
 
+def test_make_env_never_overwrites_secrets(tmp_path) -> None:
+    project = bake(tmp_path)
+    before = (project / ".env").read_text()
+    result = subprocess.run(["make", "env"], cwd=project, capture_output=True, text=True)
+    assert result.returncode != 0 and ".env exists already" in result.stderr
+    assert (project / ".env").read_text() == before
+    (project / ".env").unlink()
+    subprocess.run(["make", "env"], cwd=project, check=True, capture_output=True)
+    assert (project / ".env").read_text() != before
+
+
 def test_each_bake_gets_its_own_secrets(tmp_path) -> None:
     first = (bake(tmp_path / "a") / ".env").read_text()
     second = (bake(tmp_path / "b") / ".env").read_text()
