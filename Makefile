@@ -1,5 +1,5 @@
 # The template's own tasks. `make test` is what CI runs.
-.PHONY: test lint bench-golden-path bench-stack
+.PHONY: test lint bench-golden-path bench-stack bench-serving
 
 test:  ## Every template test: bakes, prompts, a set-up project's pipeline
 	uv run pytest
@@ -12,3 +12,6 @@ bench-golden-path:  ## Scaffold -> registered champion, and a no-op dvc repro, t
 
 bench-stack:  ## Cold build, warm `up --wait`, serving image size (needs a Docker engine)
 	uv run python bench/stack.py
+
+bench-serving:  ## Serving side by side with mlflow models serve (needs wrk; Docker for images)
+	uv run python bench/serving.py

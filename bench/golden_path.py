@@ -8,28 +8,19 @@ a temporary directory and removes it.
 """
 
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-from cookiecutter.main import cookiecutter
+from common import bake, timed
 
-TEMPLATE = Path(__file__).resolve().parents[1]
 TARGETS = {"scaffold to champion": 90.0, "no-op dvc repro": 3.0}
-
-
-def timed(command: str, cwd: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, shell=True, cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - start
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         start = time.perf_counter()
-        project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=scratch))
+        project = bake(scratch)
         steps = {"cookiecutter": time.perf_counter() - start}
         steps["make setup"] = timed("make setup", project)
         steps["make repro"] = timed("make repro", project)

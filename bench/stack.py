@@ -8,49 +8,14 @@ and removes the stack with its volumes.
 """
 
 import re
-import socket
-import subprocess
 import tempfile
-import time
-from pathlib import Path
 
-from cookiecutter.main import cookiecutter
-
-TEMPLATE = Path(__file__).resolve().parents[1]
-
-
-def sh(command: str, cwd: Path) -> str:
-    return subprocess.run(
-        command, shell=True, cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
-
-
-def timed(command: str, cwd: Path) -> float:
-    start = time.perf_counter()
-    sh(command, cwd)
-    return time.perf_counter() - start
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def image_bytes(image: str, cwd: Path) -> int:
-    return int(sh(f"docker image inspect --format '{{{{.Size}}}}' {image}", cwd))
+from common import bake, free_port, image_bytes, sh, timed
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
-        project = Path(
-            cookiecutter(
-                str(TEMPLATE),
-                no_input=True,
-                output_dir=scratch,
-                extra_context={"project_name": "Stack Bench"},
-            )
-        )
+        project = bake(scratch, project_name="Stack Bench")
         env = (project / ".env").read_text()
         for key in ("MLFLOW_PORT", "SERVE_PORT"):
             env = re.sub(rf"^{key}=.*$", f"{key}={free_port()}", env, flags=re.M)

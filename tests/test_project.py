@@ -188,3 +188,36 @@ def test_a_second_bake_gives_identical_metrics(trained: Path, tmp_path) -> None:
     run("make setup repro test", other)
     for path in ("metrics.json", "reports/plots/mae_by_city.csv"):
         assert (other / path).read_text() == (trained / path).read_text(), path
+
+
+def test_ci_pipeline_and_metrics_report_against_a_base_commit(trained: Path) -> None:
+    """`make repro-ci` then `make metrics-report`: both sides on the sample data."""
+    base = run("git rev-parse HEAD", trained).stdout.strip()
+    full_data = json.loads((trained / "metrics.json").read_text())
+    config = trained / "conf" / "model" / "hist_gradient_boosting.yaml"
+    config.write_text(config.read_text().replace("learning_rate: 0.1", "learning_rate: 0.3"))
+    run("git commit -qam 'Learn faster' --no-verify", trained)
+    head = run("git rev-parse --short HEAD", trained).stdout.strip()
+    try:
+        run("make repro-ci", trained)
+        assert "n_orders: 2000" in (trained / "params.yaml").read_text()
+        run(f"make metrics-report BASE={base}", trained)
+        table = (trained / "build" / "metrics-report.md").read_text()
+        assert table.startswith("<!-- metrics-report -->")
+        assert f"| Metric | Base `{base[:7]}` | This PR `{head}` | Change |" in table
+        assert "No base values" not in table
+        rows = {
+            name: (float(before), float(after), change)
+            for name, before, after, change in re.findall(
+                r"^\| ([\w.]+) \| ([\d.]+) \| ([\d.]+) \| (.+) \|$", table, re.M
+            )
+        }
+        before, after, change = rows["holdout.mae"]
+        assert before != after
+        assert change.startswith(f"{after - before:+.4f}") and change.endswith(("better", "worse"))
+        # Both sides ran on the sample: the same baseline, not the full data's.
+        assert rows["baseline_mae"][:2] == (rows["baseline_mae"][0],) * 2
+        assert rows["baseline_mae"][2] == "no change"
+        assert rows["baseline_mae"][0] != round(full_data["baseline_mae"], 4)
+    finally:
+        run(f"git reset -q --hard {base} && {DVC} checkout -q --force", trained)

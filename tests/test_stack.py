@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -66,6 +67,18 @@ def stack(engine, tmp_path_factory) -> Path:
 
 
 def mlflow_api(project: Path, path: str, authenticated: bool = True) -> tuple[int, dict]:
+    """(status, body) of an MLflow REST call, retried while a (re)started server warms up."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return _mlflow_api_once(project, path, authenticated)
+        except (TimeoutError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
+def _mlflow_api_once(project: Path, path: str, authenticated: bool) -> tuple[int, dict]:
     env = read_env(project)
     request = urllib.request.Request(f"http://127.0.0.1:{env['MLFLOW_PORT']}/api/2.0/mlflow/{path}")
     if authenticated:
@@ -87,8 +100,7 @@ def champion_version(project: Path) -> str:
     return body["model_version"]["version"]
 
 
-def predict(project: Path, orders: list[dict]) -> list[float]:
-    port = read_env(project)["SERVE_PORT"]
+def predict(port: str | int, orders: list[dict]) -> list[float]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/predict",
         data=json.dumps(orders).encode(),
@@ -162,7 +174,7 @@ def test_serve_answers_as_the_champion_does_in_process(stack: Path) -> None:
     )
     assert in_process.returncode == 0, in_process.stderr
     expected = json.loads(in_process.stdout.splitlines()[-1])
-    assert predict(stack, expected["orders"]) == expected["minutes"]
+    assert predict(read_env(stack)["SERVE_PORT"], expected["orders"]) == expected["minutes"]
 
 
 def test_images_run_as_non_root_without_compilers(stack: Path) -> None:
@@ -182,6 +194,40 @@ def test_images_run_as_non_root_without_compilers(stack: Path) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", labels["dev.goldenpath.data.md5"])
 
 
+def test_push_to_a_registry_then_pull_run_and_predict(stack: Path) -> None:
+    """`make push`, as CI runs it, into the stack's optional registry:2, then back."""
+    env = read_env(stack)
+    registry = {"REGISTRY_PORT": str(free_port())}
+    tracking = {
+        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{env['MLFLOW_PORT']}",
+        "MLFLOW_TRACKING_USERNAME": env["MLFLOW_TRACKING_USERNAME"],
+        "MLFLOW_TRACKING_PASSWORD": env["MLFLOW_TRACKING_PASSWORD"],
+    }
+    run("docker compose --profile registry up -d --wait registry", stack, **registry)
+    name = f"127.0.0.1:{registry['REGISTRY_PORT']}/stack-check"
+    commit = run("git rev-parse --short=7 HEAD", stack).stdout.strip()
+    tags = [f"{name}:sha-{commit}", f"{name}:main"]
+    port = free_port()
+    try:
+        run(f"make push IMAGE_NAME={name}", stack, GITHUB_REF_NAME="", **tracking)
+        listed = urllib.request.urlopen(f"http://{name.replace('/', '/v2/', 1)}/tags/list")
+        assert sorted(json.loads(listed.read())["tags"]) == ["main", f"sha-{commit}"]
+        run(f"docker rmi {' '.join(tags)}", stack)
+        run(f"docker pull -q {tags[0]}", stack)
+        run(f"docker run -d --name stack-check-pulled -p 127.0.0.1:{port}:8000 {tags[0]}", stack)
+        health = "docker inspect -f '{{.State.Health.Status}}' stack-check-pulled"
+        deadline = time.monotonic() + 90
+        while run(health, stack).stdout.strip() != "healthy":
+            assert time.monotonic() < deadline, "the pulled image did not become healthy"
+            time.sleep(1)
+        order = [json.loads(EXAMPLE)]
+        assert predict(port, order) == predict(env["SERVE_PORT"], order)
+    finally:
+        run("docker rm -f stack-check-pulled", stack, check=False)
+        run(f"docker rmi {' '.join(tags)}", stack, check=False)
+        run("docker compose --profile registry rm -sfv registry", stack, **registry)
+
+
 def test_restarting_the_database_and_server_loses_nothing(stack: Path) -> None:
     run("docker compose restart postgres mlflow && docker compose up -d --wait", stack)
     assert champion_version(stack) == "1"
@@ -190,7 +236,7 @@ def test_restarting_the_database_and_server_loses_nothing(stack: Path) -> None:
 def test_down_then_up_loses_nothing(stack: Path) -> None:
     run("docker compose down && docker compose up -d --wait", stack)
     assert champion_version(stack) == "1"
-    assert len(predict(stack, [json.loads(EXAMPLE)])) == 1
+    assert len(predict(read_env(stack)["SERVE_PORT"], [json.loads(EXAMPLE)])) == 1
 
 
 def test_down_with_volumes_leaves_nothing(stack: Path) -> None:

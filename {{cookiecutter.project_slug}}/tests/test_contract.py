@@ -3,6 +3,7 @@ import pytest
 from pydantic import ValidationError
 
 from {{ cookiecutter.package_name }}.contract import (
+    CATEGORICAL,
     EXAMPLE_ORDER,
     FEATURE_NAMES,
     FEATURES,
@@ -55,7 +56,10 @@ def test_request_model_rejects_unknown_category_and_extra_field() -> None:
         Order(**EXAMPLE_ORDER | {"tip": 2})
 
 
-def test_as_frame_gives_training_columns_and_dtypes(orders: pd.DataFrame) -> None:
-    frame = as_frame([Order(**EXAMPLE_ORDER)])
+def test_as_frame_gives_the_training_columns_and_values(orders: pd.DataFrame) -> None:
+    training = orders[FEATURE_NAMES].head(30)
+    frame = as_frame([Order(**row).model_dump() for row in training.to_dict(orient="records")])
     assert list(frame.columns) == FEATURE_NAMES
-    assert (frame.dtypes == orders[FEATURE_NAMES].dtypes).all()
+    numeric = [name for name in FEATURE_NAMES if name not in CATEGORICAL]
+    assert (frame.dtypes[numeric] == training.dtypes[numeric]).all()
+    assert frame.astype(str).equals(training.reset_index(drop=True).astype(str))

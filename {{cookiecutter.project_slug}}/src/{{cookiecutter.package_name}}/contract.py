@@ -4,12 +4,14 @@ Validation (pandera), training (column order and encodings) and serving (the
 request model) are all derived from FEATURES, so they cannot drift apart.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import ConfigDict, Field, create_model
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,21 @@ Order = create_model(
 Order.__doc__ = "One order to predict, as the serving API accepts it."
 
 
-def as_frame(orders: list[BaseModel]) -> pd.DataFrame:
-    """Orders in the column order and dtypes the model was trained on."""
-    frame = pd.DataFrame([order.model_dump() for order in orders], columns=FEATURE_NAMES)
-    return frame.astype({feature.name: feature.dtype for feature in FEATURES})
+def as_frame(orders: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Validated orders as the table the model takes: its columns, in its order.
+
+    Built column by column from plain values (serving calls it once per batch);
+    categories stay Python strings, which the encoder reads as it reads `str` columns.
+    """
+    return pd.DataFrame(
+        {
+            feature.name: np.array(
+                [order[feature.name] for order in orders],
+                dtype=object if feature.is_categorical else feature.dtype,
+            )
+            for feature in FEATURES
+        }
+    )
 
 
 class ContractViolation(ValueError):

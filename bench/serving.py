@@ -1,0 +1,291 @@
+"""Serving throughput side by side: the project's service against `mlflow models serve`.
+
+    uv run python bench/serving.py [--seconds 5] [--connections 1,8,32,64]
+    (or: make bench-serving)
+
+Bakes a project and trains it (timing scaffold -> registered champion and a
+no-op `dvc repro`), then serves the same champion with `mlflow models serve`,
+with the project's app in-process and in its container, and with two
+hello-world endpoints, plain ASGI and FastAPI's fastest (an async endpoint):
+the ceilings of one uvicorn worker. wrk drives each in turn over loopback
+with the same request, one server worker each, bounded in time; the script
+prints requests/s, p50/p99 and errors, the ratios, and draws
+bench/results/serving.png. Last, the serving image's size against the image
+`mlflow models generate-dockerfile` gives for the same model, both on the
+same python slim base.
+
+Needs wrk (apt-get install wrk); the container figures need a Docker engine.
+"""
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import TEMPLATE, bake, free_port, image_bytes, sh, timed
+
+RESULTS = Path(__file__).resolve().parent / "results"
+STANDINS = TEMPLATE.parent / "shared" / "docker" / "standin-images.sh"
+HELLO_ASGI = """\
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b'{"hello": "world"}'})
+"""
+HELLO_FASTAPI = """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.api_route("/", methods=["GET", "POST"])
+async def hello() -> dict[str, str]:
+    return {"hello": "world"}
+"""
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+@dataclass
+class Load:
+    connections: int
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def wait_for(url: str, process: subprocess.Popen | None, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            sys.exit(f"the server for {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:  # not listening yet, or not ready (503)
+            time.sleep(0.5)
+    sys.exit(f"{url} did not answer within {seconds:.0f} s")
+
+
+def wrk(url: str, body: dict, connections: int, seconds: int, scratch: Path) -> Load:
+    script = scratch / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(json.dumps(body))}\n"
+    )
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+
+    def latency(percent: str) -> float:
+        value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * UNITS[unit]
+
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    errors = sum(map(int, re.findall(r"\d+", socket_errors.group(1)))) if socket_errors else 0
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors += int(non_2xx.group(1)) if non_2xx else 0
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return Load(connections, rate, latency("50"), latency("99"), errors)
+
+
+@dataclass
+class Contender:
+    name: str
+    start: str  # a shell command; the server runs until stopped
+    ready: str  # a path that answers 200 once the model is loaded
+    predict: str  # the path to POST to
+    body: dict
+    cwd: Path
+    container: bool = False
+
+
+def measure(contender: Contender, levels: list[int], seconds: int, scratch: Path) -> list[Load]:
+    port = free_port()
+    command = contender.start.format(port=port)
+    base = f"http://127.0.0.1:{port}"
+    server = None
+    if contender.container:
+        container = sh(command, contender.cwd).strip()
+    else:
+        server = subprocess.Popen(
+            command, shell=True, cwd=contender.cwd, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+    try:
+        wait_for(base + contender.ready, server)
+        url = base + contender.predict
+        wrk(url, contender.body, 8, 2, scratch)  # warm-up
+        loads = [wrk(url, contender.body, level, seconds, scratch) for level in levels]
+    finally:
+        if contender.container:
+            sh(f"docker rm -f {container}", contender.cwd)
+        else:
+            subprocess.run(["pkill", "-TERM", "-s", str(server.pid)])
+            server.wait(timeout=30)
+    for load in loads:
+        print(
+            f"{contender.name:<34}{load.connections:>6}{load.requests_per_s:>11.0f}"
+            f"{load.p50_ms:>9.1f}{load.p99_ms:>9.1f}{load.errors:>8}",
+            flush=True,
+        )
+    return loads
+
+
+def docker_answers() -> bool:
+    return (
+        shutil.which("docker") is not None
+        and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    )
+
+
+def image_size_mb(image: str, cwd: Path) -> float:
+    return image_bytes(image, cwd) / 1e6
+
+
+def mlflow_image(project: Path, scratch: Path, uri: str, tracking: str) -> str:
+    """The image `mlflow models generate-dockerfile` gives for the champion."""
+    out = scratch / "mlflow-image"
+    sh(f"{tracking} uv run --frozen mlflow models generate-dockerfile -m {uri} -d {out} "
+       "--env-manager local", project)  # fmt: skip
+    if STANDINS.is_file():  # this machine pulls no base images: build local stand-ins
+        sh(f"bash {STANDINS} {out}", project)
+    sh(f"docker build -q -t goldenpath-bench/mlflow-generated {out}", project)
+    return "goldenpath-bench/mlflow-generated"
+
+
+def chart(results: dict[str, list[Load]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (throughput, tail) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, loads in results.items():
+        levels = [load.connections for load in loads]
+        throughput.plot(levels, [load.requests_per_s for load in loads], marker="o", label=name)
+        tail.plot(levels, [load.p99_ms for load in loads], marker="o", label=name)
+    throughput.set(xscale="log", yscale="log", xlabel="connections", ylabel="requests/s")
+    tail.set(xscale="log", yscale="log", xlabel="connections", ylabel="p99 latency (ms)")
+    for axis in (throughput, tail):
+        axis.set_xticks(levels, [str(level) for level in levels])
+        axis.grid(alpha=0.3)
+    throughput.legend(fontsize=8)
+    figure.suptitle("One server worker each, wrk on loopback, same model and request")
+    figure.tight_layout()
+    path.parent.mkdir(exist_ok=True)
+    figure.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=5, help="per load level (default 5)")
+    parser.add_argument("--connections", default="1,8,32,64", help="load levels (1,8,32,64)")
+    args = parser.parse_args()
+    levels = [int(level) for level in args.connections.split(",")]
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk")
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
+        scratch = Path(tmp)
+        start = time.perf_counter()
+        project = bake(tmp)
+        sh("make setup repro", project)
+        champion_s = time.perf_counter() - start
+        noop_s = min(timed("uv run --frozen dvc repro", project) for _ in range(3))
+        package = project.name.replace("-", "_")
+        # The request every server gets: the contract's own example order.
+        example = (
+            f"import json; from {package}.contract import EXAMPLE_ORDER as o; print(json.dumps(o))"
+        )
+        order = json.loads(sh(f"uv run --frozen python -c '{example}'", project))
+        uri = "models:/eta-predictor@champion"
+        tracking = f"MLFLOW_TRACKING_URI=sqlite:///{project}/.mlflow/mlflow.db"
+        (scratch / "hello_asgi.py").write_text(HELLO_ASGI)
+        (scratch / "hello_fastapi.py").write_text(HELLO_FASTAPI)
+        uvicorn = f"{project}/.venv/bin/python -m uvicorn --no-access-log --port {{port}}"
+        contenders = [
+            Contender("hello world (plain ASGI)", f"{uvicorn} hello_asgi:app", "/", "/", order,
+                      scratch),
+            Contender("hello world (FastAPI)", f"{uvicorn} hello_fastapi:app", "/", "/", order,
+                      scratch),
+            Contender("mlflow models serve", f"{tracking} uv run --frozen mlflow models serve "
+                      f"-m {uri} --env-manager local -h 127.0.0.1 -p {{port}} -w 1", "/ping",
+                      "/invocations", {"dataframe_records": [order]}, project),
+            Contender("project app (in-process)", f"PORT={{port}} WORKERS=1 uv run --frozen "
+                      f"python -m {package}.serving", "/ready", "/predict", order, project),
+        ]  # fmt: skip
+        has_docker = docker_answers()
+        if has_docker:
+            if STANDINS.is_file():  # this machine pulls no base images: local stand-ins
+                sh(f"bash {STANDINS} {project}", project)
+            sh("make image", project)
+            image = re.search(r"^SERVE_IMAGE=(.*)$", (project / ".env").read_text(), re.M)[1]
+            contenders.append(
+                Contender("project app (container)", f"docker run -d -p 127.0.0.1:{{port}}:8000 "
+                          f"{image}", "/ready", "/predict", order, project, container=True)
+            )  # fmt: skip
+        print(f"{'server':<34}{'conns':>6}{'req/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+        results = {c.name: measure(c, levels, args.seconds, scratch) for c in contenders}
+        sizes = {}
+        if has_docker:
+            python = json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"][0]
+            base = f"python:{python}-slim"
+            sizes = {
+                "serving image": image_size_mb(image, project),
+                "mlflow generate-dockerfile image": image_size_mb(
+                    mlflow_image(project, scratch, uri, tracking), project
+                ),
+                f"base ({base})": image_size_mb(base, project),
+            }
+    chart(results, RESULTS / "serving.png")
+    report(results, sizes, champion_s, noop_s, levels)
+
+
+def report(results, sizes, champion_s: float, noop_s: float, levels: list[int]) -> None:
+    def at(name: str, connections: int) -> Load:
+        return next(load for load in results[name] if load.connections == connections)
+
+    ours, mlflow = "project app (in-process)", "mlflow models serve"
+    print(f"\n{'connections':<12}" + "".join(f"{level:>10}" for level in levels))
+    for name in results:
+        if name != mlflow:
+            ratios = [at(name, c).requests_per_s / at(mlflow, c).requests_per_s for c in levels]
+            print(f"{name[:30]:<30} / mlflow " + "".join(f"{r:>9.1f}x" for r in ratios))
+    for hello in ("hello world (plain ASGI)", "hello world (FastAPI)"):
+        ratios = [at(ours, c).requests_per_s / at(hello, c).requests_per_s for c in levels]
+        print(f"ours / {hello:<31}" + "".join(f"{r:>9.0%} " for r in ratios))
+    for name, megabytes in sizes.items():
+        print(f"{name:<40}{megabytes:>8.0f} MB")
+    if sizes:
+        serving, generated, base = sizes.values()
+        print(f"serving image / mlflow's: {serving / generated:.2f}; over the base: "
+              f"{serving - base:.0f} MB ({serving / base:.2f}x)")  # fmt: skip
+    print(f"scaffold to registered champion: {champion_s:.1f} s; no-op dvc repro: {noop_s:.1f} s")
+    if 32 in levels:
+        load = at(ours, 32)
+        checks = {
+            ">= 8x mlflow at 32": load.requests_per_s >= 8 * at(mlflow, 32).requests_per_s,
+            "p99 <= 50 ms at 32": load.p99_ms <= 50,
+            "no errors at 32": load.errors == 0,
+            ">= 50% of hello world (FastAPI) at 32": load.requests_per_s
+            >= 0.5 * at("hello world (FastAPI)", 32).requests_per_s,
+            ">= 50% of hello world (plain ASGI) at 32": load.requests_per_s
+            >= 0.5 * at("hello world (plain ASGI)", 32).requests_per_s,
+        }
+        for check, passed in checks.items():
+            print(f"{'PASS' if passed else 'FAIL'}  {check}")
+    print(f"chart: {RESULTS / 'serving.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The served pipeline's predict, without scikit-learn's per-call DataFrame overhead.
+
+On a DataFrame, Pipeline.predict spends most of a small batch's time selecting
+and checking columns (about 6 ms of 9 per call here). Serving instead gives each
+fitted encoder of the ColumnTransformer its columns as one plain array, then
+runs the remaining steps. `lean_predictor` first checks on sample orders that
+this gives exactly what the pipeline gives, and keeps the pipeline if not.
+"""
+
+import copy
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+
+from ..contract import FEATURES, as_frame
+from ..synthetic import generate_orders
+from .batching import Rows
+
+Predict = Callable[[Rows], np.ndarray]
+log = logging.getLogger(__name__)
+
+
+def lean_predictor(model: Any) -> Predict:
+    """A predict over plain rows equal to `model.predict(as_frame(rows))`."""
+
+    def through_pipeline(rows: Rows) -> np.ndarray:
+        return model.predict(as_frame(rows))
+
+    try:
+        lean = _compile(model)
+        sample = generate_orders(256, seed=0)[[feature.name for feature in FEATURES]]
+        rows = sample.to_dict(orient="records")
+        if np.array_equal(lean(rows), through_pipeline(rows)):
+            return lean
+        log.warning("lean predict differs from the pipeline's: serving through the pipeline")
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as error:
+        log.warning("serving through the pipeline: %s", error)
+    return through_pipeline
+
+
+def _compile(model: Any) -> Predict:
+    if not (isinstance(model, Pipeline) and isinstance(model[0], ColumnTransformer)):
+        raise TypeError(f"not a Pipeline starting with a ColumnTransformer: {type(model)}")
+    encode = model[0]
+    rest = model[1:] if len(model) > 2 else model[-1]  # the estimator itself, if it is all
+    dtypes = {feature.name: object if feature.is_categorical else float for feature in FEATURES}
+    parts = []
+    for _, transformer, columns in encode.transformers_:
+        if transformer == "drop":
+            continue
+        names = list(encode.feature_names_in_[columns] if _are_indices(columns) else columns)
+        kind = object if any(dtypes[name] is object for name in names) else float
+        parts.append((_without_feature_names(transformer), names, kind))
+
+    def predict(rows: Rows) -> np.ndarray:
+        blocks = []
+        for transformer, names, kind in parts:
+            block = np.array([[row[name] for name in names] for row in rows], dtype=kind)
+            blocks.append(block if transformer == "passthrough" else transformer.transform(block))
+        return rest.predict(np.hstack(blocks))
+
+    return predict
+
+
+def _are_indices(columns: Any) -> bool:
+    return len(columns) > 0 and not isinstance(columns[0], str)
+
+
+def _without_feature_names(transformer: Any) -> Any:
+    """A copy that takes plain arrays without warning that they carry no column names."""
+    if transformer == "passthrough":
+        return transformer
+    plain = copy.copy(transformer)
+    if hasattr(plain, "feature_names_in_"):
+        del plain.feature_names_in_
+    return plain
