@@ -34,7 +34,7 @@ def main() -> None:
             base = sh("sed -nE 's/^FROM (python:[^ ]+) AS base$/\\1/p' Dockerfile", project).strip()
             serve_size, base_size = image_bytes(image, project), image_bytes(base, project)
         finally:
-            sh("docker compose down -v --remove-orphans", project)
+            sh("make stack-destroy", project)
 
     mb = 1e6
     print(f"{'figure':<40}{'value':>12}")

@@ -63,7 +63,7 @@ def stack(engine, tmp_path_factory) -> Path:
         run("make stack", project)
         yield project
     finally:
-        run("docker compose down -v --remove-orphans", project, check=False)
+        run("make stack-destroy", project, check=False)
 
 
 def mlflow_api(project: Path, path: str, authenticated: bool = True) -> tuple[int, dict]:
@@ -239,8 +239,8 @@ def test_down_then_up_loses_nothing(stack: Path) -> None:
     assert len(predict(read_env(stack)["SERVE_PORT"], [json.loads(EXAMPLE)])) == 1
 
 
-def test_down_with_volumes_leaves_nothing(stack: Path) -> None:
-    run("docker compose down -v", stack)
+def test_stack_destroy_leaves_nothing(stack: Path) -> None:
+    run("make stack-destroy", stack)
     label = "label=com.docker.compose.project=stack-check"
     for kind in ("ps -a", "volume ls", "network ls"):
         assert run(f"docker {kind} -q --filter {label}", stack).stdout.strip() == "", kind

@@ -106,10 +106,13 @@ def test_dependabot_watches_every_pinned_thing(project: Path) -> None:
     assert {"github-actions", "uv", "docker", "docker-compose", "pip"} <= ecosystems
 
 
-def test_ci_uv_installs_the_version_the_image_builds_with(project: Path) -> None:
+def test_ci_uv_installs_the_version_the_image_builds_with(project: Path, tmp_path: Path) -> None:
     dockerfile = (project / "Dockerfile").read_text()
     version = re.search(r"^FROM ghcr.io/astral-sh/uv:([\d.]+) ", dockerfile, re.M).group(1)
-    assert run("make -n ci-uv", project).stdout.strip() == f'pipx install "uv=={version}"'
+    pipx = {"PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin")}
+    run("make ci-uv", project, **pipx)
+    installed = run(f"{tmp_path / 'bin' / 'uv'} --version", project).stdout
+    assert installed.split()[:2] == ["uv", version]
 
 
 @pytest.mark.parametrize(
