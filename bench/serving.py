@@ -5,7 +5,7 @@
 
 Bakes a project and trains it (timing scaffold -> registered champion and a
 no-op `dvc repro`), then serves the same champion with `mlflow models serve`,
-with the project's app in-process and in its container, and with two
+with LitServe, with the project's app in-process and in its container, and with two
 hello-world endpoints, plain ASGI and FastAPI's fastest (an async endpoint):
 the ceilings of one uvicorn worker. wrk drives each in turn over loopback
 with the same request, one server worker each, bounded in time; the script
@@ -52,6 +52,40 @@ app = FastAPI()
 @app.api_route("/", methods=["GET", "POST"])
 async def hello() -> dict[str, str]:
     return {"hello": "world"}
+"""
+# LitServe, the maintained library with dynamic batching, given the same model and
+# the project's own validation and lean predict: only the serving machinery differs.
+LITSERVE = "litserve==0.2.19"
+LITSERVE_APP = """\
+import sys
+
+import litserve as ls
+
+from {package}.contract import Order
+from {package}.serving.model import load_served_model
+from {package}.serving.predictor import lean_predictor
+
+
+class DeliveryTime(ls.LitAPI):
+    def setup(self, device):
+        model = load_served_model("models:/{model}@champion")
+        self.predict_rows = lean_predictor(model.predictor)
+
+    def decode_request(self, request):
+        return Order.model_validate(request).model_dump()
+
+    def predict(self, rows):
+        return self.predict_rows(rows).round(2).tolist()
+
+    def encode_response(self, minutes):
+        return {{"delivery_minutes": [minutes]}}
+
+
+if __name__ == "__main__":
+    api = DeliveryTime(max_batch_size=32, batch_timeout=0.002)
+    server = ls.LitServer(api, accelerator="cpu", workers_per_device=1)
+    port = int(sys.argv[1])
+    server.run(host="127.0.0.1", port=port, log_level="warning", generate_client_file=False)
 """
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
@@ -212,6 +246,8 @@ def main() -> None:
         tracking = f"MLFLOW_TRACKING_URI=sqlite:///{project}/.mlflow/mlflow.db"
         (scratch / "hello_asgi.py").write_text(HELLO_ASGI)
         (scratch / "hello_fastapi.py").write_text(HELLO_FASTAPI)
+        litserve_app = scratch / "litserve_app.py"
+        litserve_app.write_text(LITSERVE_APP.format(package=package, model="eta-predictor"))
         uvicorn = f"{project}/.venv/bin/python -m uvicorn --no-access-log --port {{port}}"
         contenders = [
             Contender("hello world (plain ASGI)", f"{uvicorn} hello_asgi:app", "/", "/", order,
@@ -221,6 +257,8 @@ def main() -> None:
             Contender("mlflow models serve", f"{tracking} uv run --frozen mlflow models serve "
                       f"-m {uri} --env-manager local -h 127.0.0.1 -p {{port}} -w 1", "/ping",
                       "/invocations", {"dataframe_records": [order]}, project),
+            Contender("LitServe (same model, batching)", f"uv run --frozen --with {LITSERVE} "
+                      f"python {litserve_app} {{port}}", "/health", "/predict", order, project),
             Contender("project app (in-process)", f"PORT={{port}} WORKERS=1 uv run --frozen "
                       f"python -m {package}.serving", "/ready", "/predict", order, project),
         ]  # fmt: skip

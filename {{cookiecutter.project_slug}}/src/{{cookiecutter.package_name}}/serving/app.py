@@ -63,7 +63,7 @@ def create_app(model_uri: str | None = None) -> ASGIApp:
         served["batcher"] = MicroBatcher(
             predict_rows,
             max_batch=int(os.environ.get("BATCH_MAX_ORDERS", "256")),
-            max_wait_s=float(os.environ.get("BATCH_MAX_WAIT_MS", "2")) / 1000,
+            max_wait_s=float(os.environ.get("BATCH_MAX_WAIT_MS", "1")) / 1000,
         )
         yield
         await served.pop("batcher").close()
