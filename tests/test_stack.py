@@ -66,6 +66,16 @@ def stack(engine, tmp_path_factory) -> Path:
         run("make stack-destroy", project, check=False)
 
 
+def on_stack(project: Path) -> dict[str, str]:
+    """The environment that points MLflow at the stack's server, with the .env credentials."""
+    env = read_env(project)
+    return {
+        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{env['MLFLOW_PORT']}",
+        "MLFLOW_TRACKING_USERNAME": env["MLFLOW_TRACKING_USERNAME"],
+        "MLFLOW_TRACKING_PASSWORD": env["MLFLOW_TRACKING_PASSWORD"],
+    }
+
+
 def mlflow_api(project: Path, path: str, authenticated: bool = True) -> tuple[int, dict]:
     """(status, body) of an MLflow REST call, retried while a (re)started server warms up."""
     deadline = time.monotonic() + 60
@@ -159,18 +169,12 @@ def test_serve_answers_as_the_champion_does_in_process(stack: Path) -> None:
         "print(json.dumps({'orders': orders.to_dict(orient='records'),"
         " 'minutes': model.predict(orders).round(2).tolist()}))\n"
     )
-    env = read_env(stack)
-    tracking = {
-        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{env['MLFLOW_PORT']}",
-        "MLFLOW_TRACKING_USERNAME": env["MLFLOW_TRACKING_USERNAME"],
-        "MLFLOW_TRACKING_PASSWORD": env["MLFLOW_TRACKING_PASSWORD"],
-    }
     in_process = subprocess.run(
         ["uv", "run", "--frozen", "python", "-c", script],
         cwd=stack,
         capture_output=True,
         text=True,
-        env=os.environ | tracking,
+        env=os.environ | on_stack(stack),
     )
     assert in_process.returncode == 0, in_process.stderr
     expected = json.loads(in_process.stdout.splitlines()[-1])
@@ -198,18 +202,13 @@ def test_push_to_a_registry_then_pull_run_and_predict(stack: Path) -> None:
     """`make push`, as CI runs it, into the stack's optional registry:2, then back."""
     env = read_env(stack)
     registry = {"REGISTRY_PORT": str(free_port())}
-    tracking = {
-        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{env['MLFLOW_PORT']}",
-        "MLFLOW_TRACKING_USERNAME": env["MLFLOW_TRACKING_USERNAME"],
-        "MLFLOW_TRACKING_PASSWORD": env["MLFLOW_TRACKING_PASSWORD"],
-    }
     run("docker compose --profile registry up -d --wait registry", stack, **registry)
     name = f"127.0.0.1:{registry['REGISTRY_PORT']}/stack-check"
     commit = run("git rev-parse --short=7 HEAD", stack).stdout.strip()
     tags = [f"{name}:sha-{commit}", f"{name}:main"]
     port = free_port()
     try:
-        run(f"make push IMAGE_NAME={name}", stack, GITHUB_REF_NAME="", **tracking)
+        run(f"make push IMAGE_NAME={name}", stack, GITHUB_REF_NAME="", **on_stack(stack))
         listed = urllib.request.urlopen(f"http://{name.replace('/', '/v2/', 1)}/tags/list")
         assert sorted(json.loads(listed.read())["tags"]) == ["main", f"sha-{commit}"]
         run(f"docker rmi {' '.join(tags)}", stack)
