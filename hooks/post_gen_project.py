@@ -6,6 +6,7 @@ with a first commit (DVC experiments need one). Nothing here uses the network.
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,13 @@ ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
 
 
 def local_dvc_remote(slug: str) -> Path:
-    """A directory outside the project, so a fresh clone on this machine can pull."""
+    """A directory outside the project, so a fresh clone on this machine can pull.
+
+    Unique to this project (not only its slug): `dvc gc -c` in one project must
+    never delete another's data.
+    """
     data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data_home) / "dvc-remotes" / slug
+    return Path(data_home) / "dvc-remotes" / f"{slug}-{secrets.token_hex(4)}"
 
 
 def git(*args: str) -> None:
@@ -44,9 +49,8 @@ def main() -> None:
         f"DVC remote: {remote} (see README to switch to S3, GCS or Azure)\n\n"
         "Next:\n"
         f"  cd {ANSWERS['project_slug']}\n"
-        "  make setup   # create .venv with uv, lock and install dependencies\n"
-        "  make repro   # generate -> validate -> split -> train -> evaluate -> register\n"
-        "  make serve   # serve the champion model on http://127.0.0.1:8000\n"
+        "  make quickstart   # setup, train and register a champion, ask it for a prediction\n"
+        "  make help         # every other target\n"
     )
 
 

@@ -1,6 +1,8 @@
 """Baking helpers shared by the template's tests."""
 
+import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -52,6 +54,47 @@ def run(command: str, cwd: Path, check: bool = True, **env: str) -> subprocess.C
     if check and result.returncode != 0:
         pytest.fail(f"`{command}` exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
+
+
+DVC = "uv run --frozen dvc"
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default bake after `make setup`: shared by every module that needs one."""
+    project = bake(tmp_path_factory.mktemp("project"))
+    run("make setup", project)
+    return project
+
+
+@pytest.fixture(scope="session")
+def trained(project: Path) -> Path:
+    """The project after its first `make repro`, committed as a user would.
+
+    Tests that change it put it back (`restore`), so they can share it.
+    """
+    run("make repro", project)
+    run("git add -A && git commit -qm 'First pipeline run' --no-verify", project)
+    return project
+
+
+def restore(project: Path, revision: str = "HEAD") -> None:
+    """The committed state: files, index (DVC stages what it changes) and DVC outputs."""
+    run(f"git reset -q --hard {revision} && git clean -qfd && {DVC} checkout -q --force", project)
+
+
+def ask_registry(project: Path, expression: str, **env: str):
+    """`expression` (JSON-able; `client` is an MlflowClient) in the project's environment."""
+    package = next((project / "src").iterdir()).name
+    script = (
+        "import json, mlflow\n"
+        f"from {package}.core.tracking import embedded_store\n"
+        "embedded_store()\n"
+        "client = mlflow.MlflowClient()\n"
+        f"print(json.dumps({expression}))\n"
+    )
+    result = run(f"uv run --frozen python -c {shlex.quote(script)}", project, **env)
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 def require_python(version: str) -> None:

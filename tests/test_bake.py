@@ -67,11 +67,13 @@ def test_answers_reach_the_files(baked) -> None:
     python = answers.get("python_version", "3.11")
     package = answers.get("package_name", "eta_predictor")
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    assert pyproject["project"]["requires-python"] == f">={python}"
-    assert (project / ".python-version").read_text().strip() == python
+    minor = int(python.split(".")[1])
+    assert pyproject["project"]["requires-python"] == f">={python},<3.{minor + 1}"
+    assert pyproject["tool"]["uv"]["build-backend"]["module-name"] == package
+    assert not (project / ".python-version").exists()  # it would hide a pyenv-installed uv
     assert (project / "src" / package / "serving" / "app.py").is_file()
-    config = yaml.safe_load((project / "conf" / "config.yaml").read_text())
-    assert config["mlflow"]["model_name"] == answers.get("model_name", DEFAULT_SLUG)
+    usecase = (project / "src" / package / "usecase.py").read_text()
+    assert f'name="{answers.get("model_name", DEFAULT_SLUG)}"' in usecase
     first_line = (project / "LICENSE").read_text().splitlines()[0]
     expected = {"MIT": "MIT License", "BSD-3-Clause": "BSD 3-Clause License"}
     license_name = answers.get("license", "MIT")
@@ -104,8 +106,16 @@ def test_repository_is_committed_clean_without_secrets(baked) -> None:
 def test_dvc_remote_is_a_local_directory_outside_the_project(baked, isolated_environment) -> None:
     _, project = baked
     config = (project / ".dvc" / "config").read_text()
-    assert f"url = {isolated_environment / 'dvc-remotes' / project.name}" in config
+    remotes = re.escape(str(isolated_environment / "dvc-remotes" / project.name))
+    assert re.search(rf"url = {remotes}-[0-9a-f]{{8}}\n", config), config
     assert "remote = local" in config and "enabled = true" in config
+
+
+def test_two_projects_with_one_slug_get_their_own_dvc_remote(tmp_path) -> None:
+    first, second = bake(tmp_path / "a"), bake(tmp_path / "b")
+    remote = re.compile(r"url = (.+)")
+    urls = [remote.search((p / ".dvc" / "config").read_text()).group(1) for p in (first, second)]
+    assert urls[0] != urls[1]
 
 
 def test_make_env_never_overwrites_secrets(tmp_path) -> None:

@@ -1,37 +1,38 @@
+"""Fixtures built from the contract alone: adding a feature needs no test edits."""
+
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.contract import FEATURE_NAMES, TARGET
-from {{ cookiecutter.package_name }}.modeling import build_model, skops_trusted_types
-from {{ cookiecutter.package_name }}.synthetic import generate_orders
+from {{ cookiecutter.package_name }}.core import model_io
+from {{ cookiecutter.package_name }}.core.modeling import build_model
+from {{ cookiecutter.package_name }}.core.params import ModelParams
+from {{ cookiecutter.package_name }}.core.registry import ChampionRecord
+from {{ cookiecutter.package_name }}.usecase import USE_CASE
 
 PROJECT = Path(__file__).resolve().parents[1]
+CONTRACT = USE_CASE.contract
+SMALL_MODEL = ModelParams.model_validate(
+    {"_target_": "sklearn.ensemble.HistGradientBoostingRegressor", "max_iter": 30}
+)
 
 
 @pytest.fixture(scope="session")
 def orders() -> pd.DataFrame:
-    return generate_orders(600, seed=7)
+    """Labelled rows spread over every feature's range (see Contract.samples)."""
+    return CONTRACT.samples(600, seed=7)
 
 
 @pytest.fixture(scope="session")
 def model_dir(orders: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small fitted model saved as MLflow saves it (skops)."""
-    model = build_model(
-        {
-            "_target_": "sklearn.ensemble.HistGradientBoostingRegressor",
-            "max_iter": 30,
-            "random_state": 0,
-        }
-    )
-    model.fit(orders[FEATURE_NAMES], orders[TARGET.name])
-    path = tmp_path_factory.mktemp("served") / "model"
-    mlflow.sklearn.save_model(
-        model,
-        path,
-        skops_trusted_types=skops_trusted_types(model),
-        metadata={"git.commit": "abc123", "dvc.data_md5": "d41d8"},
-    )
+    """A small fitted model saved as the pipeline saves a champion."""
+    model = build_model(CONTRACT, SMALL_MODEL)
+    model.fit(orders[CONTRACT.feature_names], orders[CONTRACT.target.name])
+    path = tmp_path_factory.mktemp("served") / "champion"
+    tags = {"git.commit": "abc123", "git.dirty": "false", "dvc.data_md5": "d41d8"}
+    features = orders[CONTRACT.feature_names]
+    model_io.save_model(model, path, model_io.trusted_types(model, "sklearn"), tags, features)
+    record = ChampionRecord.of(str(path), USE_CASE.name, "7", "run-1", 1.5)
+    record.write(path)
     return path

@@ -1,65 +1,72 @@
+"""The contract: one definition behind validation, the request model and the model's table."""
+
 import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.package_name }}.contract import (
-    CATEGORICAL,
-    EXAMPLE_ORDER,
-    FEATURE_NAMES,
-    FEATURES,
-    ContractViolation,
-    Order,
-    as_frame,
-    validate_orders,
-)
+from {{ cookiecutter.package_name }}.core.contract import ContractViolation
+
+from .conftest import CONTRACT
+
+NUMERIC = [feature for feature in CONTRACT.features if not feature.is_categorical]
+CATEGORICAL = [feature for feature in CONTRACT.features if feature.is_categorical]
 
 
-def test_generated_orders_honour_the_contract(orders: pd.DataFrame) -> None:
-    validated = validate_orders(orders, source="generated")
-    assert len(validated) == len(orders)
+def test_samples_honour_the_contract(orders: pd.DataFrame) -> None:
+    assert len(CONTRACT.validate(orders, source="samples")) == len(orders)
 
 
 def test_a_violation_names_each_column_check_and_rows(orders: pd.DataFrame) -> None:
     broken = orders.copy()
-    broken.loc[[3, 5], "distance_km"] = -1.0
-    broken.loc[8, "city"] = "atlantis"
+    numeric, categorical = NUMERIC[0], CATEGORICAL[0]
+    broken.loc[[3, 5], numeric.name] = numeric.minimum - 1
+    broken.loc[8, categorical.name] = "atlantis"
     with pytest.raises(ContractViolation) as violation:
-        validate_orders(broken, source="orders.csv")
+        CONTRACT.validate(broken, source="orders.csv")
     report = str(violation.value)
     assert "orders.csv" in report
-    assert "'distance_km'" in report and "rows [3, 5]" in report and "-1.0" in report
-    assert "'city'" in report and "atlantis" in report
+    assert f"'{numeric.name}'" in report and "rows [3, 5]" in report
+    assert f"'{categorical.name}'" in report and "atlantis" in report
 
 
 def test_a_missing_or_unknown_column_is_reported(orders: pd.DataFrame) -> None:
-    broken = orders.drop(columns="weather").assign(colour="red")
-    with pytest.raises(ContractViolation, match="weather") as violation:
-        validate_orders(broken, source="orders.csv")
+    missing = CONTRACT.feature_names[-1]
+    broken = orders.drop(columns=missing).assign(colour="red")
+    with pytest.raises(ContractViolation, match=missing) as violation:
+        CONTRACT.validate(broken, source="orders.csv")
     assert "colour" in str(violation.value)
 
 
 def test_request_model_follows_the_contract() -> None:
-    assert list(Order.model_fields) == FEATURE_NAMES
-    assert Order(**EXAMPLE_ORDER).model_dump() == EXAMPLE_ORDER
+    assert list(CONTRACT.request_model.model_fields) == CONTRACT.feature_names
+    assert CONTRACT.request_model(**CONTRACT.example).model_dump() == CONTRACT.example
+    assert CONTRACT.validate(
+        pd.DataFrame(
+            [CONTRACT.example | {CONTRACT.key: 1, CONTRACT.target.name: CONTRACT.target.minimum}]
+        ),
+        "example",
+    ).shape == (1, len(CONTRACT.features) + 2)
 
 
-@pytest.mark.parametrize("feature", [f for f in FEATURES if not f.is_categorical], ids=str)
+@pytest.mark.parametrize("feature", NUMERIC, ids=lambda feature: feature.name)
 def test_request_model_rejects_out_of_range(feature) -> None:
     with pytest.raises(ValidationError, match=feature.name):
-        Order(**EXAMPLE_ORDER | {feature.name: feature.maximum + 1})
+        CONTRACT.request_model(**CONTRACT.example | {feature.name: feature.maximum + 1})
 
 
 def test_request_model_rejects_unknown_category_and_extra_field() -> None:
-    with pytest.raises(ValidationError, match="city"):
-        Order(**EXAMPLE_ORDER | {"city": "atlantis"})
+    name = CATEGORICAL[0].name
+    with pytest.raises(ValidationError, match=name):
+        CONTRACT.request_model(**CONTRACT.example | {name: "atlantis"})
     with pytest.raises(ValidationError, match="tip"):
-        Order(**EXAMPLE_ORDER | {"tip": 2})
+        CONTRACT.request_model(**CONTRACT.example | {"tip": 2})
 
 
-def test_as_frame_gives_the_training_columns_and_values(orders: pd.DataFrame) -> None:
-    training = orders[FEATURE_NAMES].head(30)
-    frame = as_frame([Order(**row).model_dump() for row in training.to_dict(orient="records")])
-    assert list(frame.columns) == FEATURE_NAMES
-    numeric = [name for name in FEATURE_NAMES if name not in CATEGORICAL]
+def test_frame_gives_the_training_columns_and_values(orders: pd.DataFrame) -> None:
+    training = orders[CONTRACT.feature_names].head(30)
+    rows = [CONTRACT.request_model(**row).model_dump() for row in training.to_dict("records")]
+    frame = CONTRACT.frame(rows)
+    assert list(frame.columns) == CONTRACT.feature_names
+    numeric = [feature.name for feature in NUMERIC]
     assert (frame.dtypes[numeric] == training.dtypes[numeric]).all()
     assert frame.astype(str).equals(training.reset_index(drop=True).astype(str))

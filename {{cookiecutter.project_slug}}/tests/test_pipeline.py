@@ -1,77 +1,170 @@
-"""A tiny end-to-end run of every stage, in a scratch workspace with its own MLflow store."""
+"""Every stage of dvc.yaml, run in-process in a scratch workspace with its own MLflow store.
+
+The data is drawn from the contract (data/external/, as your own table would be),
+so the pipeline is tested without the example generator.
+"""
 
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
 
 import mlflow
 import pytest
+import yaml
 
-from {{ cookiecutter.package_name }}.jobs import compose, evaluate, generate, register, split, train, validate
-from {{ cookiecutter.package_name }}.params import compose_params
+from {{ cookiecutter.package_name }}.core import model_io
+from {{ cookiecutter.package_name }}.core.contract import Contract, Feature
+from {{ cookiecutter.package_name }}.core.modeling import build_model
+from {{ cookiecutter.package_name }}.core.params import compose_params
+from {{ cookiecutter.package_name }}.core.registry import ChampionRecord, Registry
+from {{ cookiecutter.package_name }}.io.sources import SourceProblem
+from {{ cookiecutter.package_name }}.jobs import compose
 
-from .conftest import PROJECT
+from .conftest import CONTRACT, PROJECT, SMALL_MODEL
 
-STAGES = [
-    (generate, ["data/raw/orders.csv"]),
-    (validate, ["data/raw/orders.csv", "data/validated/orders.csv"]),
-    (split, ["data/validated/orders.csv", "data/split"]),
-    (train, ["data/split/train.csv", "models"]),
-    (evaluate, ["models", "data/split", "metrics.json", "reports/plots"]),
-    (register, ["models", "metrics.json", "data/split/holdout.csv", "reports/registration.json"]),
-]
+STAGES = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]
+SOURCE = "data/external/orders.parquet"
 
 
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(PROJECT / "conf", tmp_path / "conf")
+    (tmp_path / "data" / "external").mkdir(parents=True)
+    CONTRACT.samples(800, seed=1).to_parquet(tmp_path / SOURCE)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    for variable in ("MLFLOW_TRACKING_URI", "DVC_EXP_NAME"):
+        monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
     return tmp_path
 
 
+def run_stage(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stage's command from dvc.yaml, run in this process."""
+    _, _, module, *args = shlex.split(STAGES[name]["cmd"])
+    for out in STAGES[name].get("outs", []):  # as DVC removes outputs before a stage
+        path, options = (out, {}) if isinstance(out, str) else next(iter(out.items()))
+        if not options.get("persist"):
+            shutil.rmtree(path, ignore_errors=True)
+            Path(path).unlink(missing_ok=True)
+    monkeypatch.setattr(sys, "argv", [module, *args])
+    job = __import__(module, fromlist=["main"])
+    job.main()
+
+
 def run_pipeline(monkeypatch: pytest.MonkeyPatch, *overrides: str) -> dict:
-    Path("params.yaml").write_text(compose_params(Path("conf"), ["data=sample", *overrides]))
-    for job, args in STAGES:
-        shutil.rmtree(args[-1], ignore_errors=True)  # as DVC removes outputs before a stage
-        monkeypatch.setattr(sys, "argv", [job.__name__, *args])
-        job.main()
+    overrides = (f"data.source={SOURCE}", *overrides)
+    Path("params.yaml").write_text(compose_params(Path("conf"), overrides))
+    for name in STAGES:
+        if name != "compose":
+            run_stage(name, monkeypatch)
     return json.loads(Path("reports/registration.json").read_text())
 
 
-def test_pipeline_trains_beats_baseline_and_promotes(workspace, monkeypatch) -> None:
+def registry() -> Registry:
+    return Registry(ChampionRecord.read(Path("models/champion")).model_name)
+
+
+def test_pipeline_trains_beats_the_baseline_and_promotes(workspace, monkeypatch) -> None:
     first = run_pipeline(monkeypatch)
     metrics = json.loads(Path("metrics.json").read_text())
     assert metrics["holdout"]["mae"] < 0.6 * metrics["baseline_mae"]
-    assert first["alias"] == "champion" and first["version"] == 1
-    assert Path("reports/plots/mae_by_city.csv").read_text().startswith("city,mae,orders")
-
-    worse = run_pipeline(monkeypatch, "model=ridge")
-    assert worse["alias"] == "challenger" and worse["version"] == 2
-    client = mlflow.MlflowClient()
-    assert client.get_model_version_by_alias(first["model_name"], "champion").version in (1, "1")
-
-    run = client.get_run(json.loads(Path("models/run.json").read_text())["run_id"])
-    assert run.data.params["model._target_"] == "sklearn.linear_model.Ridge"
-    assert {"git.commit", "git.dirty", "dvc.data_md5"} <= set(run.data.tags)
+    assert first["promoted"] and first["candidate"]["version"] == "1"
+    champion = ChampionRecord.read(Path("models/champion"))
+    assert champion.model_version == "1" and champion.run_id == first["candidate"]["run_id"]
+    run = mlflow.MlflowClient().get_run(champion.run_id)
+    assert {"git.commit", "git.dirty", "dvc.data_md5", "dvc.experiment"} <= set(run.data.tags)
     assert "holdout_mae" in run.data.metrics
+    assert Path("reports/plots/mae_by_segment.csv").read_text().startswith("segment,mae,rows")
 
 
-def test_compose_stage_writes_params_unless_dvc_exp_run_did(workspace, monkeypatch) -> None:
+def test_a_worse_model_becomes_challenger_and_the_champion_stays(workspace, monkeypatch) -> None:
+    run_pipeline(monkeypatch)
+    worse = run_pipeline(monkeypatch, "model.max_iter=2")
+    assert not worse["promoted"] and worse["candidate"]["version"] == "2"
+    assert str(registry().alias("challenger").version) == "2"
+    assert str(registry().alias("champion").version) == "1"
+    assert ChampionRecord.read(Path("models/champion")).model_version == "1"
+
+
+def test_registering_the_same_run_again_adds_no_version(workspace, monkeypatch) -> None:
+    run_pipeline(monkeypatch)
+    run_stage("register", monkeypatch)
+    again = json.loads(Path("reports/registration.json").read_text())
+    assert again["promoted"] and again["candidate"]["version"] == "1"
+    assert len(registry().client.search_model_versions(f"name='{registry().name}'")) == 1
+
+
+def test_the_margin_decides_how_much_better_is_enough(workspace, monkeypatch) -> None:
+    run_pipeline(monkeypatch, "model.max_iter=5")  # a weak champion
+    held = run_pipeline(monkeypatch, "promotion.min_improvement=0.99")
+    assert held["candidate"]["holdout_mae"] < held["champion_before"]["holdout_mae"]
+    assert not held["promoted"]
+    assert run_pipeline(monkeypatch, "promotion.min_improvement=0.0")["promoted"]
+
+
+def test_a_queued_experiment_registers_nothing(workspace, monkeypatch, tmp_path_factory) -> None:
+    run_pipeline(monkeypatch)
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path_factory.mktemp("main-repository")))
+    queued = run_pipeline(monkeypatch, "model=ridge")
+    assert queued["candidate"]["version"] is None
+    assert any("queued experiment" in note for note in queued["notes"])
+
+
+def test_a_champion_from_another_contract_gives_up_its_place(workspace, monkeypatch) -> None:
+    wider = Contract(
+        features=(*CONTRACT.features, Feature("tip", "a feature of another branch", float, 0, 9)),
+        target=CONTRACT.target,
+        key=CONTRACT.key,
+        example=CONTRACT.example,
+    )
+    rows = wider.samples(300)
+    model = build_model(wider, SMALL_MODEL).fit(rows[wider.feature_names], rows[wider.target.name])
+    features = rows[wider.feature_names]
+    champion = Path("models/champion")
+    model_io.save_model(model, champion, model_io.trusted_types(model, "sklearn"), {}, features)
+    ChampionRecord.of(str(champion), "other", "9", "run-9", 0.1).write(champion)
+    decision = run_pipeline(monkeypatch)
+    assert decision["promoted"]
+    assert any("'tip'" in note and "another branch" in note for note in decision["notes"])
+
+
+def test_compose_writes_params_unless_dvc_exp_run_did(workspace, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["compose"])
     compose.main()
     assert Path("params.yaml").read_text() == compose_params(Path("conf"))
-    Path("params.yaml").write_text("composed: by dvc exp run\n")
+    Path("params.yaml").write_text(compose_params(Path("conf"), ["model=ridge"]))
+    monkeypatch.setattr(sys, "argv", ["compose", "--check"])
+    with pytest.raises(compose.Drift, match=r"model\._target_"):
+        compose.main()
     monkeypatch.setenv("DVC_EXP_NAME", "exp-1")
+    monkeypatch.setattr(sys, "argv", ["compose"])
     compose.main()
-    assert Path("params.yaml").read_text() == "composed: by dvc exp run\n"
+    assert "Ridge" in Path("params.yaml").read_text()
 
 
-def test_validate_stage_stops_on_a_broken_file(workspace, monkeypatch) -> None:
-    Path("raw.csv").write_text("order_id,distance_km\n1,-4\n")
-    monkeypatch.setattr(sys, "argv", ["validate", "raw.csv", "out.csv"])
-    with pytest.raises(SystemExit, match="breaks the data contract"):
-        validate.main()
-    assert not Path("out.csv").exists()
+def test_broken_data_stops_at_validate(workspace, monkeypatch) -> None:
+    Path("params.yaml").write_text(compose_params(Path("conf"), [f"data.source={SOURCE}"]))
+    run_stage("ingest", monkeypatch)
+    broken = CONTRACT.samples(20).assign(**{CONTRACT.feature_names[0]: -1e6})
+    broken.to_parquet("data/raw/table.parquet")
+    with pytest.raises(Exception, match="breaks the data contract"):
+        run_stage("validate", monkeypatch)
+    assert not Path("data/validated/table.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("source", "advice"),
+    [
+        ("elsewhere/orders.csv", "not under data/external/"),
+        ("data/external/missing.parquet", "does not exist"),
+        ("https://example.com/orders.parquet", "dvc import-url https://example.com/orders.parquet"),
+    ],
+)
+def test_a_source_dvc_cannot_track_is_refused_with_advice(
+    source, advice, workspace, monkeypatch
+) -> None:
+    Path("params.yaml").write_text(compose_params(Path("conf"), [f"data.source={source}"]))
+    with pytest.raises(SourceProblem, match=advice):
+        run_stage("ingest", monkeypatch)

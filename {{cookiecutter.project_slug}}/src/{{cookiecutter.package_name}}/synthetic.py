@@ -1,13 +1,12 @@
 """Deterministic synthetic orders, so the pipeline runs with nothing downloaded.
 
-Replace the `generate` stage with your own ingestion; everything downstream
-only relies on the feature contract.
+The default data source (`data.source: synthetic`). Point `data.source` at your
+own table to replace it (see conf/data/); everything downstream only relies on
+the feature contract in usecase.py.
 """
 
 import numpy as np
 import pandas as pd
-
-from .contract import FEATURES, ORDER_ID, TARGET
 
 CITY_SHARE = {"lisbon": 0.25, "porto": 0.15, "madrid": 0.25, "barcelona": 0.2, "milan": 0.15}
 CITY_SPEED_KMH = {"lisbon": 17.0, "porto": 20.0, "madrid": 22.0, "barcelona": 19.0, "milan": 16.0}
@@ -46,9 +45,9 @@ def generate_orders(n_orders: int, seed: int) -> pd.DataFrame:
         + rng.gamma(2.0, 1.5, n_orders)
     )
 
-    orders = pd.DataFrame(
+    return pd.DataFrame(
         {
-            ORDER_ID: np.arange(1, n_orders + 1),
+            "order_id": np.arange(1, n_orders + 1),
             "distance_km": distance.round(2),
             "prep_time_min": prep.round(1),
             "items": items,
@@ -57,7 +56,6 @@ def generate_orders(n_orders: int, seed: int) -> pd.DataFrame:
             "courier_load": courier_load.round(2),
             "city": city,
             "weather": weather,
-            TARGET.name: np.clip(minutes, TARGET.minimum, TARGET.maximum).round(1),
+            "delivery_minutes": np.clip(minutes, 1.0, 240.0).round(1),
         }
     )
-    return orders[[ORDER_ID, *(f.name for f in FEATURES), TARGET.name]]

@@ -1,17 +1,45 @@
-"""Stage `compose`: conf/ -> params.yaml, so that `dvc repro` sees edits to conf/."""
+"""Stage `compose`: conf/ -> params.yaml, so that `dvc repro` sees edits to conf/.
+
+Also run by `make params` (before `make repro`), which says what it changes, and
+by the pre-commit hook as `--check`, which refuses a params.yaml that conf/ does
+not compose to: `dvc exp run -S` leaves one, and `dvc repro` would not reproduce it.
+"""
 
 import os
+import sys
 
-from ..params import PARAMS_FILE, compose_params
+from ..core.params import PARAMS_FILE, compose_params, drift, load_params, parse_params
+from ..core.problems import Problem, report_problems
+
+
+class Drift(Problem):
+    pass
 
 
 def main() -> None:
     if "DVC_EXP_NAME" in os.environ:
-        # `dvc exp run` already composed params.yaml with its -S overrides.
-        print("params.yaml: composed by dvc exp run, kept as is")
+        # `dvc exp run` composed params.yaml already, with its -S overrides.
+        load_params().model.check()
         return
-    PARAMS_FILE.write_text(compose_params())
+    text = compose_params()
+    parse_params(text).model.check()  # a typo stops here, before anything is written
+    changed = drift(text)
+    if sys.argv[1:] == ["--check"]:
+        if changed:
+            raise Drift(
+                "params.yaml is not what conf/ composes to:\n  " + "\n  ".join(changed) + "\n"
+                "Values from `dvc exp run -S` belong in conf/ before they are committed "
+                "(`dvc repro` composes from conf/ and would drop them); `make repro` goes "
+                "back to conf/'s values."
+            )
+        return
+    if changed:
+        print(
+            "params.yaml now follows conf/ (it held other values: conf/ was edited, "
+            "or `dvc exp run -S` left its own):\n  " + "\n  ".join(changed)
+        )
+    PARAMS_FILE.write_text(text)
 
 
 if __name__ == "__main__":
-    main()
+    report_problems(main)

@@ -1,49 +1,51 @@
-"""Stage `evaluate`: holdout metrics against a predict-the-mean baseline, per city, plots."""
+"""Stage `evaluate`: holdout metrics against a predict-the-mean baseline, by segment, plots."""
 
 import json
 
-import mlflow
 import numpy as np
+import pandas as pd
 
-from ..contract import FEATURE_NAMES, TARGET
-from ..modeling import mae_by, regression_metrics
-from ..params import load_params
-from ..tracking import configure_tracking
-from . import read_orders, stage_paths, write_table
+from ..core import model_io
+from ..core.modeling import mae_by, regression_metrics
+from ..core.problems import report_problems
+from ..core.tracking import configure_tracking, log_to_run
+from ..io.tables import read_table, write_table
+from ..usecase import USE_CASE
+from . import stage_paths
 
 PLOTTED_PREDICTIONS = 1000
 
 
 def main() -> None:
-    paths = stage_paths("models", "split_dir", "metrics", "plots_dir")
-    train = read_orders(paths.split_dir / "train.csv")
-    holdout = read_orders(paths.split_dir / "holdout.csv")
-    model = mlflow.sklearn.load_model(str(paths.models / "model"))
+    paths = stage_paths("trained", "split_dir", "metrics", "plots_dir")
+    contract = USE_CASE.contract
+    target, by = contract.target.name, USE_CASE.segment
+    train = read_table(paths.split_dir / "train.parquet")
+    holdout = read_table(paths.split_dir / "holdout.parquet")
+    model = model_io.load_model(str(paths.trained / "model"))
 
-    predicted = model.predict(holdout[FEATURE_NAMES])
-    actual = holdout[TARGET.name]
-    baseline = np.full(len(holdout), train[TARGET.name].mean())
+    predicted = model.predict(holdout[contract.feature_names])
+    baseline = np.full(len(holdout), train[target].mean())
+    per_segment = mae_by(holdout, predicted, by, target).rename(columns={by: "segment"})
     metrics = {
-        "holdout": regression_metrics(actual, predicted),
-        "baseline_mae": regression_metrics(actual, baseline)["mae"],
+        "holdout": regression_metrics(holdout[target], predicted),
+        "baseline_mae": regression_metrics(holdout[target], baseline)["mae"],
+        "mae_by_segment": dict(zip(per_segment["segment"], per_segment["mae"], strict=True)),
     }
     paths.metrics.write_text(json.dumps(metrics, indent=2) + "\n")
+    write_table(per_segment, paths.plots_dir / "mae_by_segment.csv")
+    shown = slice(0, PLOTTED_PREDICTIONS)
+    scatter = {"actual": holdout[target].iloc[shown], "predicted": predicted[shown].round(2)}
+    write_table(pd.DataFrame(scatter), paths.plots_dir / "predicted_vs_actual.csv")
 
-    per_city = mae_by(holdout, predicted, "city", TARGET.name)
-    write_table(per_city, paths.plots_dir / "mae_by_city.csv")
-    shown = holdout.head(PLOTTED_PREDICTIONS)
-    scatter = shown[[TARGET.name]].assign(predicted=predicted[: len(shown)].round(2))
-    write_table(scatter, paths.plots_dir / "predicted_vs_actual.csv")
-
-    run_id = json.loads((paths.models / "run.json").read_text())["run_id"]
-    configure_tracking(load_params()["mlflow"]["experiment"])
-    with mlflow.start_run(run_id=run_id):
-        mlflow.log_metrics({f"holdout_{k}": v for k, v in metrics["holdout"].items()})
-        mlflow.log_metric("baseline_mae", metrics["baseline_mae"])
-        mlflow.log_metrics({f"holdout_mae_{r.city}": r.mae for r in per_city.itertuples()})
-        mlflow.log_table(per_city, "evaluation/mae_by_city.json")
+    configure_tracking(USE_CASE.experiment)
+    run_id = json.loads((paths.trained / "run.json").read_text())["run_id"]
+    logged = {f"holdout_{k}": v for k, v in metrics["holdout"].items()}
+    logged |= {"baseline_mae": metrics["baseline_mae"]}
+    logged |= {f"holdout_mae_{name}": mae for name, mae in metrics["mae_by_segment"].items()}
+    log_to_run(run_id, logged)
     print(json.dumps(metrics, indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    report_problems(main)

@@ -1,17 +1,19 @@
 """Stage `split`: a seeded train / holdout split."""
 
-from ..params import load_params
-from . import read_orders, stage_paths, write_table
+from ..core.params import load_params
+from ..core.problems import report_problems
+from ..io.tables import read_table, write_table
+from . import stage_paths
 
 
 def main() -> None:
-    paths = stage_paths("orders", "split_dir")
-    data = load_params()["data"]
-    orders = read_orders(paths.orders)
-    holdout = orders.sample(frac=data["holdout_fraction"], random_state=data["seed"])
-    write_table(orders.drop(holdout.index), paths.split_dir / "train.csv")
-    write_table(holdout.sort_index(), paths.split_dir / "holdout.csv")
+    paths = stage_paths("table", "split_dir")
+    params = load_params()
+    table = read_table(paths.table)
+    holdout = table.sample(frac=params.data.holdout_fraction, random_state=params.data.seed)
+    write_table(table.drop(holdout.index), paths.split_dir / "train.parquet")
+    write_table(holdout.sort_index(), paths.split_dir / "holdout.parquet")
 
 
 if __name__ == "__main__":
-    main()
+    report_problems(main)

@@ -1,24 +1,17 @@
 """Stage `validate`: only data that honours the contract goes further."""
 
-import sys
-
-import pandas as pd
-
-from ..contract import ContractViolation, validate_orders
-from . import stage_paths, write_table
+from ..core.problems import report_problems
+from ..io.tables import read_table, write_table
+from ..usecase import USE_CASE
+from . import stage_paths
 
 
 def main() -> None:
     paths = stage_paths("raw", "validated")
-    try:
-        orders = validate_orders(pd.read_csv(paths.raw), source=str(paths.raw))
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as error:
-        sys.exit(f"{paths.raw} is not a readable CSV table ({error}); regenerate or re-export it.")
-    except ContractViolation as violation:
-        sys.exit(str(violation))
-    write_table(orders, paths.validated)
-    print(f"{paths.raw}: {len(orders)} orders honour the contract")
+    table = USE_CASE.contract.validate(read_table(paths.raw), source=str(paths.raw))
+    write_table(table, paths.validated)
+    print(f"{paths.raw}: {len(table)} rows honour the contract")
 
 
 if __name__ == "__main__":
-    main()
+    report_problems(main)

@@ -7,6 +7,7 @@ environment; so do BATCH_MAX_ORDERS and BATCH_MAX_WAIT_MS (see app.py).
 import os
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 
 def main() -> None:
@@ -14,7 +15,7 @@ def main() -> None:
     # (tree models use them) fight the workers and each other for the cores:
     # measured here, 2 workers fell from about 2,000 to 13 requests/s.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    uvicorn.run(
+    config = uvicorn.Config(
         "{{ cookiecutter.package_name }}.serving.app:create_app",
         factory=True,
         host=os.environ.get("HOST", "127.0.0.1"),
@@ -23,6 +24,13 @@ def main() -> None:
         # One log line per request costs more than a batched prediction; /metrics counts them.
         access_log=os.environ.get("ACCESS_LOG") == "1",
     )
+    # The port first: a busy one is reported at once, not after the model has loaded.
+    socket = config.bind_socket()
+    server = uvicorn.Server(config)
+    if config.workers > 1:
+        Multiprocess(config, target=server.run, sockets=[socket]).run()
+    else:
+        server.run(sockets=[socket])
 
 
 if __name__ == "__main__":

@@ -18,16 +18,18 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, create_model
 from pydantic_core import to_json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..contract import Order
+from ..core.contract import UseCase
+from ..usecase import USE_CASE
 from .batching import MicroBatcher, Rows
-from .model import ServedModel, default_model_uri, load_served_model
+from .model import default_model_uri, load_served_model
 from .predictor import lean_predictor
 
 MAX_BATCH = 1000
+LOADING = "loading the model"
 MAX_BODY_BYTES = 1 << 20  # generous for MAX_BATCH orders; larger bodies get 413
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["path", "status"])
@@ -35,22 +37,21 @@ LATENCY = Histogram("http_request_seconds", "Time to answer a request", ["path"]
 PREDICTIONS = Counter("predictions_total", "Orders predicted")
 BATCHES = Histogram("prediction_batch_orders", "Orders per model call", buckets=(1, 4, 16, 64, 256))
 
-ONE_ORDER = TypeAdapter(Order)
-ORDERS = TypeAdapter(Annotated[list[Order], Field(min_length=1, max_length=MAX_BATCH)])
 log = logging.getLogger(__name__)
 
 
-class Predictions(BaseModel):
-    delivery_minutes: list[float]
-    model_version: str
+def create_app(model_uri: str | None = None, use_case: UseCase = USE_CASE) -> ASGIApp:
+    """The service for `model_uri` (default: MODEL_URI, else this commit's champion).
 
-
-def create_app(model_uri: str | None = None) -> ASGIApp:
-    """The service for `model_uri` (default: MODEL_URI, else the registry's champion).
-
+    It becomes ready only once the model fits the use case's contract and has
+    answered a real prediction; until then /ready and /predict say why not (503).
     BATCH_MAX_ORDERS and BATCH_MAX_WAIT_MS tune the micro-batching.
     """
-    served: dict[str, Any] = {}
+    contract = use_case.contract
+    one_order = TypeAdapter(contract.request_model)
+    orders_list = Annotated[list[contract.request_model], Field(min_length=1, max_length=MAX_BATCH)]
+    many_orders = TypeAdapter(orders_list)
+    served: dict[str, Any] = {"problem": LOADING}
 
     def predict_rows(rows: Rows) -> list[float]:
         BATCHES.observe(len(rows))
@@ -58,24 +59,37 @@ def create_app(model_uri: str | None = None) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        served["model"] = load_served_model(model_uri or default_model_uri())
-        served["predict"] = lean_predictor(served["model"].predictor)
         served["batcher"] = MicroBatcher(
             predict_rows,
             max_batch=int(os.environ.get("BATCH_MAX_ORDERS", "256")),
             max_wait_s=float(os.environ.get("BATCH_MAX_WAIT_MS", "1")) / 1000,
         )
+        uri = model_uri or default_model_uri()
+        try:
+            model = load_served_model(uri, contract)
+            served["predict"] = lean_predictor(model.predictor, contract)
+            await served["batcher"].predict([dict(contract.example)])  # a real prediction
+        except Exception as error:
+            served["problem"] = str(error)
+            log.error("not ready: %s", error)
+        else:
+            served["model"] = model
+            del served["problem"]
+            record = model.record
+            log.info("serving %s version %s (%s)", record.model_name, record.model_version, uri)
         yield
         await served.pop("batcher").close()
         served.clear()
 
     async def answer(body: bytes) -> tuple[int, bytes]:
         """(status, JSON) for a /predict body: one order or a list of orders."""
+        if "problem" in served:
+            return 503, to_json({"detail": f"not ready: {served['problem']}"})
         try:
             if body.lstrip()[:1] == b"[":
-                orders = ORDERS.validate_json(body)
+                orders = many_orders.validate_json(body)
             else:
-                orders = [ONE_ORDER.validate_json(body)]
+                orders = [one_order.validate_json(body)]
         except ValidationError as error:
             return 422, _field_errors(error)
         try:
@@ -84,7 +98,8 @@ def create_app(model_uri: str | None = None) -> ASGIApp:
             log.exception("prediction failed")
             return 500, to_json({"detail": "prediction failed; see the service's log"})
         PREDICTIONS.inc(len(orders))
-        return 200, to_json({"delivery_minutes": minutes, "model_version": served["model"].version})
+        version = served["model"].record.model_version
+        return 200, to_json({contract.target.name: minutes, "model_version": version})
 
     app = FastAPI(title="{{ cookiecutter.project_name }}", lifespan=lifespan)
 
@@ -94,19 +109,21 @@ def create_app(model_uri: str | None = None) -> ASGIApp:
 
     @app.get("/ready")
     def ready() -> JSONResponse:
-        is_ready = "model" in served
-        return JSONResponse({"ready": is_ready}, status_code=200 if is_ready else 503)
+        if "problem" in served:
+            return JSONResponse({"ready": False, "reason": served["problem"]}, status_code=503)
+        return JSONResponse({"ready": True})
 
     @app.get("/metrics")
     def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/version")
-    def version() -> dict[str, str]:
-        model: ServedModel = served["model"]
-        return model.describe()
+    def version() -> JSONResponse:
+        if "problem" in served:
+            return JSONResponse({"detail": f"not ready: {served['problem']}"}, status_code=503)
+        return JSONResponse(served["model"].describe())
 
-    app.openapi_schema = _openapi_with_predict(app)
+    app.openapi_schema = _openapi_with_predict(app, one_order, many_orders, contract.target.name)
     paths = frozenset(route.path for route in app.routes) | {"/predict"}
     return Observe(PredictEndpoint(app, answer), paths)
 
@@ -161,10 +178,15 @@ def _field_errors(error: ValidationError) -> bytes:
     return to_json({"detail": detail})
 
 
-def _openapi_with_predict(app: FastAPI) -> dict[str, Any]:
+def _openapi_with_predict(
+    app: FastAPI, one_order: TypeAdapter, many_orders: TypeAdapter, target: str
+) -> dict[str, Any]:
     """FastAPI's schema plus POST /predict, which is served outside FastAPI's routing."""
     schema = app.openapi()
-    body = {"anyOf": [ONE_ORDER.json_schema(), ORDERS.json_schema()]}
+    body = {"anyOf": [one_order.json_schema(), many_orders.json_schema()]}
+    predictions = create_model(
+        "Predictions", model_version=(str, ...), **{target: (list[float], ...)}
+    )
     error = {"content": {"application/json": {}}}  # {"detail": ...}
     schema["paths"]["/predict"] = {
         "post": {
@@ -174,7 +196,7 @@ def _openapi_with_predict(app: FastAPI) -> dict[str, Any]:
             "responses": {
                 "200": {
                     "description": "Predictions, in the order of the request",
-                    "content": {"application/json": {"schema": Predictions.model_json_schema()}},
+                    "content": {"application/json": {"schema": predictions.model_json_schema()}},
                 },
                 "413": error | {"description": f"Body over {MAX_BODY_BYTES} bytes"},
                 "422": error | {"description": "One error per invalid field, with its location"},

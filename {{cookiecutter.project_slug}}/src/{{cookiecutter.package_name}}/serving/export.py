@@ -1,18 +1,19 @@
-"""Copy a registered model into build/ for the serving image, with what the image labels say.
+"""Copy the model to serve into build/ for the serving image, with what its labels say.
 
     python -m {{ cookiecutter.package_name }}.serving.export [MODEL_URI] [DEST]
 
-MODEL_URI defaults to the champion; the image then needs no registry at start.
+MODEL_URI defaults to the champion (models/champion/, or a `models:/` URI with
+MLFLOW_TRACKING_URI); the image then needs no registry at start.
 """
 
-import json
-import shutil
 import sys
 from pathlib import Path
 
-import mlflow
-
-from .model import EXPORT_RECORD, default_model_uri, load_served_model
+from ..core.problems import report_problems
+from ..core.registry import Registry, install_champion
+from ..core.tracking import embedded_store
+from ..usecase import USE_CASE
+from .model import default_model_uri, load_served_model
 
 BUILD_DIR = Path("build")
 
@@ -20,22 +21,29 @@ BUILD_DIR = Path("build")
 def main() -> None:
     uri = sys.argv[1] if len(sys.argv) > 1 else default_model_uri()
     destination = Path(sys.argv[2]) if len(sys.argv) > 2 else BUILD_DIR / "model"
-    served = load_served_model(uri)  # fails with advice when there is no such model
-    shutil.rmtree(destination, ignore_errors=True)
-    mlflow.artifacts.download_artifacts(uri, dst_path=str(destination))
-    described = served.describe()
-    (destination / EXPORT_RECORD).write_text(json.dumps(described, indent=2) + "\n")
+    served = load_served_model(uri, USE_CASE.contract)  # fails with advice when unusable
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if uri.startswith("models:/"):
+        embedded_store()
+        registry = Registry(served.record.model_name)
+        registry.fetch(registry.resolve(uri), destination)
+    else:
+        install_champion(Path(uri), destination, served.record)
+    record = served.record
     build_args = {
-        "GIT_COMMIT": served.git_commit,
-        "MODEL_NAME": served.name,
-        "MODEL_VERSION": served.version,
-        "DATA_MD5": served.data_md5,
+        "GIT_COMMIT": record.git_commit,
+        "MODEL_NAME": record.model_name,
+        "MODEL_VERSION": record.model_version,
+        "RUN_ID": record.run_id,
+        "DATA_MD5": record.data_md5,
     }
     (destination.parent / "build-args").write_text(
         "".join(f"{key}={value}\n" for key, value in build_args.items())
     )
-    print(f"exported {served.name} version {served.version} from {uri} to {destination}")
+    print(
+        f"exported {record.model_name} version {record.model_version} from {uri} to {destination}"
+    )
 
 
 if __name__ == "__main__":
-    main()
+    report_problems(main)

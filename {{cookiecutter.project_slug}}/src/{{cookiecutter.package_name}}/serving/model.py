@@ -1,81 +1,71 @@
-"""Loading the model to serve, with what /version reports about it."""
+"""The model to serve, with what /version reports about it.
 
-import json
+By default this commit's champion, `models/champion/` (versioned by DVC: a fresh
+clone serves it after `dvc pull`); MODEL_URI names another model directory, or a
+registry URI such as `models:/<name>@champion` (with MLFLOW_TRACKING_URI).
+"""
+
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import mlflow
+from mlflow.exceptions import MlflowException
 
-from ..params import load_params
-from ..tracking import embedded_store
+from ..core import model_io
+from ..core.contract import Contract
+from ..core.problems import Problem
+from ..core.registry import ChampionRecord, Registry
+from ..core.tracking import embedded_store
 
-CHAMPION_ALIAS = "champion"
-EXPORT_RECORD = "served_model.json"  # written by serving/export.py next to the model
+CHAMPION_DIR = "models/champion"
+
+
+class ModelUnavailable(Problem):
+    pass
 
 
 @dataclass(frozen=True)
 class ServedModel:
-    predictor: Any  # a fitted scikit-learn pipeline
+    predictor: Any  # a fitted scikit-learn pipeline, predicting on one thread
     uri: str
-    name: str
-    version: str
-    git_commit: str
-    data_md5: str
+    record: ChampionRecord
 
-    def describe(self) -> dict[str, str]:
-        return {
-            "model_name": self.name,
-            "model_version": self.version,
-            "model_uri": self.uri,
-            "git_commit": self.git_commit,
-            "data_md5": self.data_md5,
-        }
+    def describe(self) -> dict[str, Any]:
+        return {"model_uri": self.uri, **asdict(self.record)}
 
 
 def default_model_uri() -> str:
-    """MODEL_URI, or the project's champion in the registry."""
-    if uri := os.environ.get("MODEL_URI"):
-        return uri
-    return f"models:/{load_params()['mlflow']['model_name']}@{CHAMPION_ALIAS}"
+    return os.environ.get("MODEL_URI") or CHAMPION_DIR
 
 
-def _registry_version(uri: str) -> tuple[str, str]:
-    """(name, version) for `models:/name@alias` or `models:/name/version`."""
-    reference = uri.removeprefix("models:/")
-    if "@" in reference:
-        name, alias = reference.split("@", 1)
-        return name, mlflow.MlflowClient().get_model_version_by_alias(name, alias).version
-    name, _, version = reference.partition("/")
-    return name, version
+def load_served_model(uri: str, contract: Contract) -> ServedModel:
+    """The model at `uri`, checked against `contract`; ModelUnavailable says what to do if not."""
+    record = _registered(uri) if uri.startswith("models:/") else _local(uri)
+    what = f"{record.model_name} version {record.model_version} ({uri})"
+    model_io.check_fits(uri, contract, what)
+    return ServedModel(model_io.single_threaded(model_io.load_model(uri)), uri, record)
 
 
-def load_served_model(uri: str) -> ServedModel:
-    """The model at `uri`: a registry URI, a run/logged-model URI or a local directory."""
-    if uri.startswith(("models:/", "runs:/")):
-        embedded_store()
+def _registered(uri: str) -> ChampionRecord:
+    embedded_store()
+    name = uri.removeprefix("models:/").split("@")[0].split("/")[0]
+    registry = Registry(name)
     try:
-        metadata = mlflow.models.Model.load(uri).metadata or {}
-        predictor = mlflow.sklearn.load_model(uri)
-    except Exception as error:
-        raise RuntimeError(
-            f"cannot load the model at {uri!r} ({error}). Run `make repro` to register a "
-            "champion, or set MODEL_URI to a model directory or a models:/ URI."
-        ) from error
-    exported = Path(uri) / EXPORT_RECORD
-    if uri.startswith("models:/"):
-        name, version = _registry_version(uri)
-    elif exported.is_file():  # a model exported from the registry, as in the image
-        record = json.loads(exported.read_text())
-        name, version = record["model_name"], record["model_version"]
-    else:
-        name, version = "unregistered", "local"
-    return ServedModel(
-        predictor=predictor,
-        uri=uri,
-        name=name,
-        version=str(version),
-        git_commit=metadata.get("git.commit", "unknown"),
-        data_md5=metadata.get("dvc.data_md5", "unknown"),
+        return registry.describe(registry.resolve(uri))
+    except MlflowException as error:
+        raise ModelUnavailable(
+            f"no model at {uri} in the tracking store {registry.client.tracking_uri} "
+            f"({error.message}). Check MODEL_URI and MLFLOW_TRACKING_URI."
+        ) from None
+
+
+def _local(uri: str) -> ChampionRecord:
+    if not (Path(uri) / "MLmodel").is_file():
+        raise ModelUnavailable(
+            f"no model at {uri}. Train one with `make repro`; in a fresh clone, "
+            "`uv run dvc pull` brings the commit's model. MODEL_URI names another."
+        )
+    return ChampionRecord.read(Path(uri)) or ChampionRecord.of(
+        uri, "unregistered", "local", "", None
     )

@@ -6,9 +6,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
-from ..contract import EXAMPLE_ORDER
+from ..usecase import USE_CASE
+from .app import LOADING
 
 STARTUP_SECONDS = 60
 
@@ -27,6 +29,11 @@ def wait_until_ready(base: str, server: subprocess.Popen) -> None:
         try:
             with urllib.request.urlopen(f"{base}/ready", timeout=1):
                 return
+        except urllib.error.HTTPError as error:  # 503: up, and it says why it is not ready
+            reason = json.loads(error.read())["reason"]
+            if reason != LOADING:
+                sys.exit(f"the service is not ready: {reason}")
+            time.sleep(0.3)
         except OSError:
             time.sleep(0.3)
     sys.exit(f"the service was not ready within {STARTUP_SECONDS} s")
@@ -39,13 +46,12 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, "-m", __package__], env=env)
     try:
         wait_until_ready(base, server)
+        example = json.dumps(USE_CASE.contract.example)
         request = urllib.request.Request(
-            f"{base}/predict",
-            data=json.dumps(EXAMPLE_ORDER).encode(),
-            headers={"Content-Type": "application/json"},
+            f"{base}/predict", data=example.encode(), headers={"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(request, timeout=10) as response:
-            print(f"POST /predict {json.dumps(EXAMPLE_ORDER)}\n-> {response.read().decode()}")
+            print(f"POST /predict {example}\n-> {response.read().decode()}")
     finally:
         server.terminate()
         server.wait(timeout=10)

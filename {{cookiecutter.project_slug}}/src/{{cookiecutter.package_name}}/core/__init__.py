@@ -1,0 +1,1 @@
+"""Generic machinery: the contract, parameters, the model, its storage and the registry."""

@@ -1,0 +1,169 @@
+"""The feature contract: what one row to predict looks like, as a value.
+
+Validation (the pandera schema), training (column order and encodings) and
+serving (the request model) are all derived from a `Contract`, so they cannot
+drift apart. The project's own contract is in `usecase.py`.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from .problems import Problem
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    description: str
+    dtype: type  # int, float or str
+    minimum: float | None = None
+    maximum: float | None = None
+    categories: tuple[str, ...] = ()
+
+    @property
+    def is_categorical(self) -> bool:
+        return bool(self.categories)
+
+
+class ContractViolation(Problem):
+    """A table broke the feature contract; str() is a report meant for people."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """Features, the target and the row key of a labelled table, and one example request."""
+
+    features: tuple[Feature, ...]
+    target: Feature
+    key: str
+    example: Mapping[str, Any] = field(hash=False)
+
+    @cached_property
+    def feature_names(self) -> list[str]:
+        return [feature.name for feature in self.features]
+
+    @cached_property
+    def categorical(self) -> list[str]:
+        return [feature.name for feature in self.features if feature.is_categorical]
+
+    @cached_property
+    def numeric(self) -> list[str]:
+        return [feature.name for feature in self.features if not feature.is_categorical]
+
+    def schema(self) -> pa.DataFrameSchema:
+        """Schema of a labelled table: the key, every feature and the target."""
+        columns = {self.key: pa.Column(int, unique=True, nullable=False)}
+        columns |= {feature.name: _column(feature) for feature in (*self.features, self.target)}
+        return pa.DataFrameSchema(columns, strict=True, ordered=False)
+
+    def validate(self, table: pd.DataFrame, source: str) -> pd.DataFrame:
+        """`table` coerced to the contract's dtypes, or ContractViolation naming every problem."""
+        try:
+            return self.schema().validate(table, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            raise ContractViolation(_report(errors.failure_cases, source)) from None
+
+    @cached_property
+    def request_model(self) -> type[BaseModel]:
+        """The pydantic model of one request row, as the serving API accepts it."""
+        model = create_model(
+            "Order",
+            __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [self.example]}),
+            **{feature.name: _field(feature) for feature in self.features},
+        )
+        model.__doc__ = "One row to predict, as the serving API accepts it."
+        return model
+
+    def frame(self, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+        """Validated rows as the table the model takes: its columns, in its order.
+
+        Built column by column from plain values (serving calls it once per batch);
+        categories stay Python strings, which the encoder reads as it reads `str` columns.
+        """
+        return pd.DataFrame(
+            {
+                feature.name: np.array(
+                    [row[feature.name] for row in rows],
+                    dtype=object if feature.is_categorical else feature.dtype,
+                )
+                for feature in self.features
+            }
+        )
+
+    def samples(self, n: int, seed: int = 0) -> pd.DataFrame:
+        """`n` labelled rows spread over every feature's range and categories.
+
+        The target depends on every feature, so a model can learn it: tests and
+        start-up checks use these rows, never the example data generator.
+        """
+        rng = np.random.default_rng(seed)
+        columns, effects = {}, []
+        for feature in self.features:
+            if feature.is_categorical:
+                codes = rng.integers(0, len(feature.categories), n)
+                columns[feature.name] = np.array(feature.categories, dtype=object)[codes]
+                effects.append(codes / max(len(feature.categories) - 1, 1))
+            else:
+                low, high = feature.minimum, feature.maximum
+                if feature.dtype is int:
+                    values = rng.integers(int(low), int(high) + 1, n)
+                else:
+                    values = rng.uniform(low, high, n).round(3)
+                columns[feature.name] = values
+                effects.append((values - low) / (high - low))
+        low, high = self.target.minimum, self.target.maximum
+        signal = np.mean(effects, axis=0) + rng.normal(0, 0.02, n)
+        target = np.clip(low + (high - low) * (0.1 + 0.5 * signal), low, high).round(2)
+        return pd.DataFrame({self.key: np.arange(1, n + 1), **columns, self.target.name: target})
+
+
+@dataclass(frozen=True)
+class UseCase:
+    """What a project predicts: the value the generic machinery takes (see usecase.py)."""
+
+    name: str  # the registered model's name in the MLflow registry
+    experiment: str  # the MLflow experiment every run is recorded in
+    contract: Contract
+    segment: str  # a categorical feature whose groups get their own error figures
+
+    def __post_init__(self) -> None:
+        if self.segment not in self.contract.categorical:
+            raise ValueError(f"segment {self.segment!r} is not a categorical feature")
+
+
+def _column(feature: Feature) -> pa.Column:
+    if feature.is_categorical:
+        checks = [pa.Check.isin(feature.categories)]
+    else:
+        checks = [pa.Check.in_range(feature.minimum, feature.maximum)]
+    return pa.Column(
+        feature.dtype, checks=checks, nullable=False, coerce=True, description=feature.description
+    )
+
+
+def _field(feature: Feature) -> tuple[Any, Any]:
+    if feature.is_categorical:
+        return Literal[feature.categories], Field(description=feature.description)
+    bounds = Field(ge=feature.minimum, le=feature.maximum, description=feature.description)
+    return feature.dtype, bounds
+
+
+def _report(failures: pd.DataFrame, source: str, examples: int = 5) -> str:
+    lines = [f"{source} breaks the data contract (the features in src/.../usecase.py):"]
+    failures = failures.assign(column=failures["column"].fillna("<table>"))
+    for (column, check), group in failures.groupby(["column", "check"], sort=False):
+        rows = group["index"].dropna().astype(int).tolist()
+        values = group["failure_case"].head(examples).tolist()
+        where = f"{len(rows)} rows, e.g. rows {rows[:examples]}" if rows else "whole column"
+        lines.append(f"  - column {column!r} fails {check}: {where}; values {values}")
+    lines.append(
+        "Fix the data at its source, or change the features if the contract itself changed."
+    )
+    return "\n".join(lines)

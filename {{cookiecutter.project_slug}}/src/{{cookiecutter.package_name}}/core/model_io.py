@@ -1,0 +1,134 @@
+"""Saving, logging and loading models: the one module that knows MLflow's model format.
+
+A model is a scikit-learn pipeline (the contract's encoding in front of any
+estimator with scikit-learn's API: scikit-learn's own, LightGBM, ...), saved
+with skops, which loads only the types it was told to trust.
+"""
+
+import importlib.metadata
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import skops.io
+from mlflow.models import Model, infer_signature
+from packaging.requirements import Requirement
+
+from .contract import Contract
+from .problems import Problem
+
+# This project's distribution: its runtime dependencies are what loading a model needs.
+DISTRIBUTION = "{{ cookiecutter.project_slug }}"
+PACKAGE = __name__.split(".", 1)[0]
+# Always trusted: what every pipeline is made of (an OrderedDict holds LightGBM's settings).
+BASE_TRUST = ("sklearn.", "numpy.", "scipy.", "collections.OrderedDict")
+SIGNATURE_TYPES = {int: "long", float: "double", str: "string"}
+FORMAT = mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS
+
+
+class UntrustedModel(Problem):
+    pass
+
+
+class IncompatibleModel(Problem):
+    """A model whose inputs are not the contract's features; str() says which and what to do."""
+
+
+def trusted_types(model: Any, library: str, extra: Iterable[str] = ()) -> list[str]:
+    """The types skops must trust to load `model`: from its library, the base ones, `extra`."""
+    allowed = (*BASE_TRUST, f"{library}.", f"{PACKAGE}.", *extra)
+    types = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    foreign = [name for name in types if not name.startswith(allowed)]
+    if foreign:
+        raise UntrustedModel(
+            f"the model holds types that are not trusted: {foreign}. Review them, then add "
+            "their module to train.trusted_types in conf/train/."
+        )
+    return types
+
+
+def serving_requirements() -> list[str]:
+    """This project's runtime dependencies, pinned to the versions installed here."""
+    pinned = []
+    for line in importlib.metadata.requires(DISTRIBUTION) or []:
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            pinned.append(f"{requirement.name}=={importlib.metadata.version(requirement.name)}")
+    return pinned
+
+
+def log_model(model: Any, features: pd.DataFrame, trusted: list[str], tags: dict[str, str]) -> str:
+    """Log `model` in the active run; returns its `models:/` URI."""
+    saved = _as_saved(model, features, trusted, tags)
+    logged = mlflow.sklearn.log_model(model, name="model", input_example=features.head(3), **saved)
+    return logged.model_uri
+
+
+def save_model(
+    model: Any, path: Path, trusted: list[str], tags: dict[str, str], features: pd.DataFrame
+) -> None:
+    """`model` as a model directory, as log_model stores it but without a run."""
+    mlflow.sklearn.save_model(model, str(path), **_as_saved(model, features, trusted, tags))
+
+
+def _as_saved(
+    model: Any, features: pd.DataFrame, trusted: list[str], tags: dict[str, str]
+) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        # MLflow hints that integer columns cannot hold missing values: the contract forbids them.
+        warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
+        signature = infer_signature(features, model.predict(features.head(10)))
+    return {
+        "serialization_format": FORMAT,
+        "skops_trusted_types": trusted,
+        "signature": signature,
+        "pip_requirements": serving_requirements(),
+        "metadata": tags,
+    }
+
+
+def load_model(uri: str) -> Any:
+    return mlflow.sklearn.load_model(uri)
+
+
+def download(uri: str, destination: Path) -> Path:
+    """The model files at `uri` (a registry, run or logged-model URI) in `destination`."""
+    return Path(mlflow.artifacts.download_artifacts(uri, dst_path=str(destination)))
+
+
+def metadata(uri: str) -> dict[str, str]:
+    """The provenance tags the model was logged with (see tracking.provenance)."""
+    return dict(Model.load(uri).metadata or {})
+
+
+def check_fits(uri: str, contract: Contract, what: str) -> None:
+    """IncompatibleModel unless the model at `uri` takes exactly the contract's features."""
+    signature = Model.load(uri).signature
+    if signature is None:
+        return  # nothing recorded to compare (a model saved by hand): its predictions will tell
+    takes = {spec.name: spec.type.name for spec in signature.inputs.inputs}
+    wants = {f.name: SIGNATURE_TYPES[f.dtype] for f in contract.features}
+    problems = [f"it lacks feature {name!r}" for name in wants if name not in takes]
+    problems += [f"it expects {name!r}, not in the contract" for name in takes if name not in wants]
+    problems += [
+        f"it reads {name!r} as {takes[name]}, the contract says {kind}"
+        for name, kind in wants.items()
+        if name in takes and takes[name] != kind
+    ]
+    if problems:
+        raise IncompatibleModel(
+            f"{what} does not fit this project's feature contract: {'; '.join(problems)}. "
+            "It was trained with another contract (on another branch?). Serve this commit's "
+            "model (`uv run dvc checkout`, then `make serve`) or train one (`make repro`)."
+        )
+
+
+def single_threaded(model: Any) -> Any:
+    """`model` predicting on one thread: a service gets its parallelism from worker processes."""
+    if hasattr(model, "get_params"):
+        threads = [name for name in model.get_params(deep=True) if name.split("__")[-1] == "n_jobs"]
+        model.set_params(**dict.fromkeys(threads, 1))
+    return model

@@ -1,0 +1,20 @@
+"""Problems a user can fix: their message says what is wrong and how to fix it.
+
+Command-line entry points run through `report_problems`, which prints such a
+problem as one message instead of a traceback.
+"""
+
+import sys
+from collections.abc import Callable
+
+
+class Problem(Exception):
+    pass
+
+
+def report_problems(main: Callable[[], None]) -> None:
+    """Run `main`; a Problem ends the program with its message and exit status 1."""
+    try:
+        main()
+    except Problem as problem:
+        sys.exit(f"error: {problem}")

@@ -1,0 +1,52 @@
+"""The use case: what this project predicts. Edit this file to change it.
+
+Everything else (core/, io/, jobs/, serving/) is generic machinery that takes
+USE_CASE as a value: the contract drives validation, training and serving; the
+name is the registered model's. The data source and the model are configuration
+(conf/data/, conf/model/).
+"""
+
+from .core.contract import Contract, Feature, UseCase
+
+CONTRACT = Contract(
+    features=(
+        Feature("distance_km", "Restaurant to customer, road distance", float, 0.1, 30.0),
+        Feature("prep_time_min", "Restaurant's announced preparation time", float, 1.0, 90.0),
+        Feature("items", "Number of items in the order", int, 1, 50),
+        Feature("hour", "Local hour the order was placed", int, 0, 23),
+        Feature("weekday", "Day of the week, Monday = 0", int, 0, 6),
+        Feature("courier_load", "Active orders per available courier nearby", float, 0.0, 10.0),
+        Feature(
+            "city",
+            "City of the restaurant",
+            str,
+            categories=("lisbon", "porto", "madrid", "barcelona", "milan"),
+        ),
+        Feature(
+            "weather",
+            "Weather when the order was placed",
+            str,
+            categories=("clear", "rain", "storm", "fog"),
+        ),
+    ),
+    target=Feature("delivery_minutes", "Minutes from order to delivery", float, 1.0, 240.0),
+    key="order_id",
+    example={
+        "distance_km": 3.2,
+        "prep_time_min": 12.0,
+        "items": 2,
+        "hour": 20,
+        "weekday": 4,
+        "courier_load": 1.4,
+        "city": "lisbon",
+        "weather": "rain",
+    },
+)
+
+
+USE_CASE = UseCase(
+    name="{{ cookiecutter.model_name }}",
+    experiment="{{ cookiecutter.project_slug }}",
+    contract=CONTRACT,
+    segment="city",
+)
