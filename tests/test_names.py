@@ -21,10 +21,8 @@ LISTED = set((TEMPLATE / "hooks" / "dependency_imports.txt").read_text().split()
 
 def test_the_refused_names_cover_every_import_of_a_set_up_project(project: Path) -> None:
     missing = sorted(import_names(project) - LISTED)
-    assert not missing, (
-        f"hooks/dependency_imports.txt lacks {missing}: refresh it with "
-        f"`uv run python tests/dependency_imports.py <a set-up project> > hooks/dependency_imports.txt`"
-    )
+    refresh = "uv run python tests/dependency_imports.py PROJECT > hooks/dependency_imports.txt"
+    assert not missing, f"hooks/dependency_imports.txt lacks {missing}: refresh it ({refresh})"
 
 
 def pyenv_user_environment() -> dict[str, str]:

@@ -8,7 +8,6 @@ import functools
 import http.server
 import json
 import re
-import shutil
 import threading
 from pathlib import Path
 
@@ -17,9 +16,9 @@ import pytest
 from .conftest import DVC, ask_registry, restore, run
 
 pytestmark = pytest.mark.slow
-NEW_FEATURE = '''\
+NEW_FEATURE = """\
         Feature("basket_value", "Value of the order, euros", float, 1.0, 500.0),
-'''
+"""
 
 
 def smoke(project: Path, **env: str) -> dict:
@@ -34,11 +33,11 @@ def test_a_fresh_clone_serves_the_commits_model_without_retraining(trained, tmp_
     run("make setup", clone)
     run(f"{DVC} pull -q", clone)
     for path in ("data/raw/table.parquet", "data/split/train.parquet", "models/champion"):
-        original, copy = trained / path, clone / path
-        files = sorted(p.relative_to(original) for p in original.rglob("*")) if original.is_dir() else [""]
-        for name in files:
-            if (original / name).is_file():
-                assert (copy / name).read_bytes() == (original / name).read_bytes(), path
+        original = trained / path
+        files = [p for p in original.rglob("*") if p.is_file()] if original.is_dir() else [original]
+        for file in files:
+            copy = clone / file.relative_to(trained)
+            assert copy.read_bytes() == file.read_bytes(), file
     assert smoke(clone) == expected
     assert "Data and pipelines are up to date." in run(f"{DVC} status", clone).stdout
     assert "Running stage" not in run("make repro", clone).stdout
@@ -100,7 +99,8 @@ def test_a_branch_with_own_data_and_a_new_feature_leaks_nothing_to_main(
             "import pandas as pd; t = pd.read_parquet('data/raw/table.parquet').head(5000);"
             " t['distance_km'] = (t['distance_km'] * 1.6).clip(0.1, 30.0);"
             " t['basket_value'] = (8 * t['items'] + 3.5).round(2);"
-            " t['delivery_minutes'] = (t['delivery_minutes'] + t['basket_value'] / 40).clip(1, 240);"
+            " t['delivery_minutes'] = (t['delivery_minutes'] + t['basket_value'] / 40)"
+            ".clip(1, 240);"
             f" t.to_parquet('{folder / 'orders.parquet'}')"
         )
         run(f'uv run --frozen python -c "{script}"', trained)
