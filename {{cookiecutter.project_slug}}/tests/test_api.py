@@ -38,12 +38,13 @@ CATEGORY = next(f for f in CONTRACT.features if f.is_categorical)
 
 
 @pytest.fixture(scope="module")
-def client(model_dir):
+def client(request):
     if SERVICE_URL:
         with httpx2.Client(base_url=SERVICE_URL, headers=AUTH, timeout=30) as client:
             yield client
     else:
-        with TestClient(create_app(str(model_dir)), headers=AUTH) as client:
+        app = create_app(str(request.getfixturevalue("model_dir")))
+        with TestClient(app, headers=AUTH) as client:
             yield client
 
 
@@ -169,11 +170,12 @@ def test_the_openapi_document_is_valid_and_every_reference_resolves(client) -> N
 
 
 @pytest.fixture(scope="module")
-def api_schema(model_dir):
+def api_schema(request):
     if SERVICE_URL:
         return schemathesis.openapi.from_url(f"{SERVICE_URL}/openapi.json")
     # An app of its own: schemathesis runs its lifespan, until the tests end.
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(str(model_dir)))
+    app = create_app(str(request.getfixturevalue("model_dir")))
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
 @pytest.mark.parametrize("mode", list(GenerationMode))

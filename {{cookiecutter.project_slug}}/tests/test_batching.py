@@ -87,6 +87,21 @@ def test_orders_beyond_the_bound_are_refused_at_once() -> None:
     assert all(isinstance(answer, Overloaded) for answer in answers[2:])  # 12 would exceed 10
 
 
+def test_a_full_queue_says_so_before_a_request_is_read() -> None:
+    async def scenario() -> list[bool]:
+        batcher = MicroBatcher(lambda rows: [1.0] * len(rows), 4, max_wait_s=0, max_queued=8)
+        seen = [batcher.overloaded]
+        waiting = [asyncio.create_task(batcher.predict([{}] * 4)) for _ in range(2)]
+        await asyncio.sleep(0)  # both are queued; the model has not been called yet
+        seen.append(batcher.overloaded)
+        await asyncio.gather(*waiting)
+        seen.append(batcher.overloaded)
+        await batcher.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [False, True, False]
+
+
 def test_a_slow_model_call_leaves_the_event_loop_free() -> None:
     def slow(rows):
         time.sleep(0.3)  # holds its thread, as a model call does

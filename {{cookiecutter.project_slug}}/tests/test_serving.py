@@ -228,6 +228,15 @@ def test_an_overloaded_service_says_when_to_retry() -> None:
     assert status == 503 and headers[b"retry-after"] == b"1" and b"retry" in body
 
 
+def test_a_full_queue_refuses_a_request_before_parsing_it() -> None:
+    async def junk():
+        return {"type": "http.request", "body": b"not even JSON"}
+
+    endpoint = PredictEndpoint(CONTRACT, predict=None, body_timeout_s=1, overloaded=lambda: True)
+    status, headers, _ = call(endpoint, junk)
+    assert status == 503 and headers[b"retry-after"] == b"1"  # not 422: it was never parsed
+
+
 def test_a_slow_model_runs_off_the_event_loop(model_dir, monkeypatch) -> None:
     """Start-up measures the model call: a slow one gets a thread, so /health stays quick."""
 

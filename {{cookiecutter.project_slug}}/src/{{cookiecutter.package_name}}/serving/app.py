@@ -115,7 +115,12 @@ def create_app(
         return {contract.target.name: minutes, "model_version": version}
 
     app = FastAPI(title="{{ cookiecutter.project_name }}", lifespan=lifespan)
-    predict = PredictEndpoint(contract, predict_orders, settings.body_timeout_s)
+    predict = PredictEndpoint(
+        contract,
+        predict_orders,
+        settings.body_timeout_s,
+        overloaded=lambda: "batcher" in served and served["batcher"].overloaded,
+    )
     app.router.routes.insert(0, Route("/predict", predict, methods=["POST"]))  # matched first
     not_ready = problem("Not ready: the reason (no model, a model of another contract...)")
 

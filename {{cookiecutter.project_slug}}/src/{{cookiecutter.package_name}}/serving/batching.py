@@ -49,6 +49,11 @@ class MicroBatcher:
         self._worker: asyncio.Task[None] | None = None
         self._last_batch_requests = 0
 
+    @property
+    def overloaded(self) -> bool:
+        """No order could be queued now: a request can be refused before it is even read."""
+        return self._pending_rows >= self._max_queued
+
     async def predict(self, rows: Rows) -> list[float]:
         """Predictions for `rows`, computed in a batch with other callers' rows."""
         if self._pending_rows + len(rows) > self._max_queued:

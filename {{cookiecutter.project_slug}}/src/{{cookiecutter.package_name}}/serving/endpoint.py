@@ -34,6 +34,12 @@ RETRY_AFTER_S = 1
 # The valid orders -> the JSON body of the 200 answer; raises NotReady or Overloaded.
 PredictOrders = Callable[[Rows], Awaitable[dict[str, Any]]]
 
+OVERLOADED = (
+    503,
+    to_json({"detail": "too many orders waiting: retry after the delay in Retry-After"}),
+    [(b"retry-after", b"%d" % RETRY_AFTER_S)],
+)
+
 log = logging.getLogger(__name__)
 
 
@@ -42,12 +48,19 @@ class NotReady(Exception):
 
 
 class PredictEndpoint:
-    def __init__(self, contract: Contract, predict: PredictOrders, body_timeout_s: float) -> None:
+    def __init__(
+        self,
+        contract: Contract,
+        predict: PredictOrders,
+        body_timeout_s: float,
+        overloaded: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.one_order = TypeAdapter(contract.request_model)
         many = Annotated[list[contract.request_model], Field(min_length=1, max_length=MAX_ORDERS)]
         self.many_orders = TypeAdapter(many)
         self.predict = predict
         self.body_timeout_s = body_timeout_s
+        self.overloaded = overloaded  # True: refuse before parsing the body, the costly part
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         status, body, headers = await self.answer(scope, receive)
@@ -71,6 +84,8 @@ class PredictEndpoint:
         if body is None:
             detail = f"request body over {MAX_BODY_BYTES} bytes: send at most {MAX_ORDERS} orders"
             return 413, _detail(detail), closing
+        if self.overloaded():
+            return OVERLOADED
         try:
             if body.lstrip()[:1] == b"[":
                 orders = self.many_orders.validate_json(body)
@@ -83,8 +98,7 @@ class PredictEndpoint:
         except NotReady as problem:
             return 503, _detail(f"not ready: {problem}"), []
         except Overloaded:
-            detail = "too many orders waiting: retry after the delay in Retry-After"
-            return 503, _detail(detail), [(b"retry-after", b"%d" % RETRY_AFTER_S)]
+            return OVERLOADED
         except Exception as error:  # one line, not a traceback: a bad model fails every call
             log.error("prediction failed: %s", one_line(error))
             return 500, _detail("prediction failed; see the service's log"), []
