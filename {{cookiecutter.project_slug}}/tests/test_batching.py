@@ -11,7 +11,7 @@ from {{ cookiecutter.package_name }}.core.modeling import build_model
 from {{ cookiecutter.package_name }}.core.params import ModelParams
 from {{ cookiecutter.package_name }}.serving.batching import MicroBatcher, Overloaded
 from {{ cookiecutter.package_name }}.serving.model import load_served_model
-from {{ cookiecutter.package_name }}.serving.predictor import lean_predictor
+from {{ cookiecutter.package_name }}.serving.predictor import TOLERANCE, lean_predictor
 
 from .conftest import CONTRACT, PROJECT
 
@@ -132,21 +132,34 @@ def test_lean_predict_equals_the_pipeline(model_dir, orders) -> None:
     assert lean.predict(rows).tolist() == model.predict(orders[CONTRACT.feature_names]).tolist()
 
 
-def test_random_forest_is_served_on_one_thread_through_the_lean_path(orders) -> None:
-    """The shipped config asks for every core (n_jobs: -1): serving makes it one."""
-    config = yaml.safe_load((PROJECT / "conf" / "model" / "random_forest.yaml").read_text())
-    assert config["n_jobs"] == -1
-    model = build_model(CONTRACT, ModelParams.model_validate(config | {"n_estimators": 20}))
+MODEL_CONFIGS = sorted((PROJECT / "conf" / "model").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("log_target", [False, True])
+@pytest.mark.parametrize("config", MODEL_CONFIGS, ids=lambda path: path.stem)
+def test_every_model_config_is_served_on_one_thread_through_the_lean_path(
+    config, log_target, orders
+) -> None:
+    params = ModelParams.model_validate(yaml.safe_load(config.read_text()))
+    model = build_model(CONTRACT, params, log_target)
     model.fit(orders[CONTRACT.feature_names], orders[CONTRACT.target.name])
-    parallel = lean_predictor(model, CONTRACT)
-    assert parallel.lean  # parallel sums differ in the last bits: within the tolerance
     served = model_io.single_threaded(model)
     threads = {k: v for k, v in served.get_params(deep=True).items() if k.endswith("n_jobs")}
-    assert threads and set(threads.values()) == {1}
+    assert set(threads.values()) <= {1}
     lean = lean_predictor(served, CONTRACT)
     rows = orders[CONTRACT.feature_names].to_dict(orient="records")
     assert lean.lean
-    assert lean.predict(rows) == pytest.approx(served.predict(CONTRACT.frame(rows)), abs=1e-9)
+    assert lean.predict(rows) == pytest.approx(served.predict(CONTRACT.frame(rows)), abs=TOLERANCE)
+
+
+def test_a_model_that_sums_in_parallel_takes_the_lean_path_too(orders) -> None:
+    """The shipped random forest asks for every core (n_jobs: -1): its sums differ in the
+    last bits from one call to the next, within the tolerance."""
+    config = yaml.safe_load((PROJECT / "conf" / "model" / "random_forest.yaml").read_text())
+    assert config["n_jobs"] == -1
+    model = build_model(CONTRACT, ModelParams.model_validate(config))
+    model.fit(orders[CONTRACT.feature_names], orders[CONTRACT.target.name])
+    assert lean_predictor(model, CONTRACT).lean
 
 
 def test_any_other_model_is_served_through_its_own_predict() -> None:

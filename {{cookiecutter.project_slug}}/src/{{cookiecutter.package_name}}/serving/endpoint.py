@@ -48,6 +48,8 @@ class NotReady(Exception):
 
 
 class PredictEndpoint:
+    """The ASGI endpoint: a request's valid orders go to `predict`; anything else gets its 4xx."""
+
     def __init__(
         self,
         contract: Contract,
