@@ -49,9 +49,11 @@ def test_a_fresh_clone_serves_the_commits_model_without_retraining(trained, tmp_
 
 def test_after_a_rename_lightgbm_trains_on_a_local_table_and_serves(trained: Path) -> None:
     renamed = trained.with_name(trained.name + "-renamed")
+    head = run("git rev-parse HEAD", trained).stdout.strip()
     trained.rename(renamed)
     try:
         assert smoke(renamed)["model_version"] == "1"
+        run("git commit -q --allow-empty -m 'After the move'", renamed)  # the git hooks run
         table = "data/external/local.parquet"
         script = (
             "import pandas as pd; pd.read_parquet('data/raw/table.parquet')"
@@ -69,7 +71,7 @@ def test_after_a_rename_lightgbm_trains_on_a_local_table_and_serves(trained: Pat
         for path in ("dvc.lock", "params.yaml", "models/champion/champion.json"):
             assert str(trained) not in (renamed / path).read_text(), path
     finally:
-        restore(renamed)
+        restore(renamed, head)
         renamed.rename(trained)
 
 
