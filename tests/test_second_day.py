@@ -109,7 +109,9 @@ def test_a_branch_with_own_data_and_a_new_feature_leaks_nothing_to_main(
         usecase = trained / "src" / "eta_predictor" / "usecase.py"
         text = usecase.read_text()
         anchor = '        Feature(\n            "city",'
-        usecase.write_text(text.replace(anchor, NEW_FEATURE + anchor, 1))
+        text = text.replace(anchor, NEW_FEATURE + anchor, 1)
+        example = '        "city": "lisbon",\n'
+        usecase.write_text(text.replace(example, '        "basket_value": 24.5,\n' + example))
         run(f"{DVC} import-url -q {url}/orders.parquet data/external/", trained)
         config = trained / "conf" / "data" / "default.yaml"
         source = f"source: {url}/orders.parquet"

@@ -119,7 +119,7 @@ def test_a_champion_from_another_contract_gives_up_its_place(workspace, monkeypa
         features=(*CONTRACT.features, Feature("tip", "a feature of another branch", float, 0, 9)),
         target=CONTRACT.target,
         key=CONTRACT.key,
-        example=CONTRACT.example,
+        example=CONTRACT.example | {"tip": 1.0},
     )
     rows = wider.samples(300)
     model = build_model(wider, SMALL_MODEL).fit(rows[wider.feature_names], rows[wider.target.name])

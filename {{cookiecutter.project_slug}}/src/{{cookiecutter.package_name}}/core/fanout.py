@@ -48,5 +48,7 @@ def fan_out(function: Callable[..., Any], items: Sequence[Any], **shared: Any) -
     if not items:
         return []
     with dask_client(len(items)) as client:
+        where = os.environ.get(SCHEDULER) or "a local cluster"
+        print(f"{len(items)} tasks on {where} ({len(client.scheduler_info()['workers'])} workers)")
         sent = {name: client.scatter(value, broadcast=True) for name, value in shared.items()}
         return client.gather(client.map(function, items, pure=False, **sent))

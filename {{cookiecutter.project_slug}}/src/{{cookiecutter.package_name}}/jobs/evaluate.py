@@ -62,7 +62,8 @@ def main() -> None:
         if "own_mae" in figures:
             logged[f"holdout_mae_{segments.key(value)}_own"] = figures["own_mae"]
     log_to_run(run["run_id"], logged)
-    print(json.dumps(metrics, indent=2))
+    holdout_mae, baseline_mae = metrics["holdout"]["mae"], metrics["baseline_mae"]
+    print(f"holdout MAE {holdout_mae:.3f}, predicting the mean {baseline_mae:.3f}: {paths.metrics}")
 
 
 if __name__ == "__main__":
