@@ -47,6 +47,8 @@ def main() -> None:
         "  make setup   # create .venv with uv, lock and install dependencies\n"
         "  make repro   # generate -> validate -> split -> train -> evaluate -> register\n"
         "  make serve   # serve the champion model on http://127.0.0.1:8000\n"
+        "  make stack   # or all of it on the local stack (Docker), which prints its URLs;\n"
+        "               # MLflow login: MLFLOW_TRACKING_USERNAME and _PASSWORD in .env\n"
     )
 
 

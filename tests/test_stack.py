@@ -182,6 +182,14 @@ def test_stack_is_healthy_and_ports_are_local(stack: Path) -> None:
     assert published and all(address == "127.0.0.1" for address in published), ports
 
 
+def test_stack_says_where_it_answers_and_how_to_log_in(stack: Path) -> None:
+    env, info = read_env(stack), run("make stack-info", stack).stdout
+    assert f"MLflow   http://127.0.0.1:{env['MLFLOW_PORT']}  user admin," in info
+    assert "password: MLFLOW_TRACKING_PASSWORD in .env" in info
+    assert f"service  http://127.0.0.1:{env['SERVE_PORT']}" in info
+    assert env["MLFLOW_TRACKING_PASSWORD"] not in info
+
+
 def secret_values(project: Path) -> dict[str, str]:
     return {
         key: value
@@ -223,6 +231,16 @@ def test_no_secret_on_a_command_line_in_a_container_environment_or_the_config(
     ]
     assert leaks == []
     assert "PATH=" in seen["postgres processes' environment"]  # the scan did read them
+
+
+def test_smoke_from_the_laptop_answers_the_stacks_champion(stack: Path) -> None:
+    """`make smoke-stack`: the laptop's service loads the champion from the stack's registry."""
+    assert not (stack / ".mlflow").exists()  # nothing trained here but against the stack
+    smoke = run("make smoke-stack", stack).stdout
+    answer = json.loads(smoke.split("-> ", 1)[1].splitlines()[0])
+    assert answer["model_version"] == "1"
+    order = json.loads(smoke.split("POST /predict ", 1)[1].splitlines()[0])
+    assert answer["delivery_minutes"] == predict(read_env(stack)["SERVE_PORT"], [order])
 
 
 def test_champion_needs_credentials(stack: Path) -> None:
