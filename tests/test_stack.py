@@ -147,9 +147,18 @@ def compose_states(project: Path) -> dict[str, str]:
     return states
 
 
+def project_label(project: Path) -> str:
+    return f"label=com.docker.compose.project={read_env(project)['COMPOSE_PROJECT_NAME']}"
+
+
 def stack_volumes(project: Path) -> set[str]:
-    label = f"label=com.docker.compose.project={read_env(project)['COMPOSE_PROJECT_NAME']}"
-    return set(run(f"docker volume ls -q --filter {label}", project).stdout.split())
+    volumes = run(f"docker volume ls -q --filter {project_label(project)}", project).stdout
+    return set(volumes.split())
+
+
+def stack_images(project: Path) -> str:
+    """The images compose built for the project (the tracking server's and the check's)."""
+    return run(f"docker image ls -q --filter {project_label(project)}", project).stdout.strip()
 
 
 HEALTHY = {
@@ -379,15 +388,19 @@ def test_destroying_one_stack_leaves_the_other(stack: Path, second_copy: Path) -
     run("make stack-destroy", second_copy)
     assert stack_volumes(second_copy) == set()
     assert stack_volumes(stack) == volumes
+    assert stack_images(stack) != ""
+    assert run(f"docker image inspect {read_env(stack)['SERVE_IMAGE']}", stack).returncode == 0
     assert compose_states(stack) == HEALTHY
     assert champion_version(stack) == "1"
 
 
 def test_stack_destroy_leaves_nothing(stack: Path) -> None:
     run("make stack-destroy", stack)
-    label = f"label=com.docker.compose.project={read_env(stack)['COMPOSE_PROJECT_NAME']}"
-    for kind in ("ps -a", "volume ls", "network ls"):
-        assert run(f"docker {kind} -q --filter {label}", stack).stdout.strip() == "", kind
+    for kind in ("ps -a", "volume ls", "network ls", "image ls"):
+        left = run(f"docker {kind} -q --filter {project_label(stack)}", stack).stdout
+        assert left.strip() == "", kind
+    serve_image = read_env(stack)["SERVE_IMAGE"]
+    assert run(f"docker image inspect {serve_image}", stack, check=False).returncode != 0
 
 
 EXAMPLE = (
