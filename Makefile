@@ -10,7 +10,7 @@ lint:
 bench-golden-path:  ## Scaffold -> registered champion, and a no-op dvc repro, timed
 	uv run python bench/golden_path.py
 
-bench-stack:  ## Cold build, warm `up --wait`, serving image size (needs a Docker engine)
+bench-stack:  ## Cold builds, warm `up --wait`, idle memory, serving image size (needs Docker)
 	uv run python bench/stack.py
 
 bench-serving:  ## Serving side by side with mlflow models serve (needs wrk; Docker for images)
