@@ -139,6 +139,11 @@ def compose_rows(project: Path) -> list[dict]:
     return rows
 
 
+def example(project: Path) -> dict:
+    """The contract's example request, as the project's README sends it."""
+    return json.loads(run("make -s example", project).stdout)
+
+
 def compose_states(project: Path) -> dict[str, str]:
     states = {}
     for row in compose_rows(project):
@@ -261,11 +266,11 @@ def test_champion_needs_credentials(stack: Path) -> None:
 def test_serve_answers_as_the_champion_does_in_process(stack: Path) -> None:
     script = (
         "import json, mlflow, pandas as pd\n"
-        "from stack_check.contract import FEATURE_NAMES\n"
-        "orders = pd.read_csv('data/split/holdout.csv').head(50)[FEATURE_NAMES]\n"
+        "from stack_check.usecase import CONTRACT\n"
+        "rows = pd.read_parquet('data/split/holdout.parquet').head(50)[CONTRACT.feature_names]\n"
         "model = mlflow.sklearn.load_model('models:/stack-check@champion')\n"
-        "print(json.dumps({'orders': orders.to_dict(orient='records'),"
-        " 'minutes': model.predict(orders).round(2).tolist()}))\n"
+        "print(json.dumps({'orders': rows.to_dict(orient='records'),"
+        " 'minutes': model.predict(rows).round(2).tolist()}))\n"
     )
     in_process = subprocess.run(
         ["uv", "run", "--frozen", "python", "-c", script],
@@ -275,6 +280,8 @@ def test_serve_answers_as_the_champion_does_in_process(stack: Path) -> None:
         env=os.environ | on_stack(stack),
     )
     assert in_process.returncode == 0, in_process.stderr
+    # The registered model records the serving requirements, pinned: no mismatch to report.
+    assert "mismatches" not in in_process.stderr, in_process.stderr
     expected = json.loads(in_process.stdout.splitlines()[-1])
     assert predict(read_env(stack)["SERVE_PORT"], expected["orders"]) == expected["minutes"]
 
@@ -292,6 +299,7 @@ def test_images_run_as_non_root_without_compilers(stack: Path) -> None:
     )
     assert labels["dev.goldenpath.model.name"] == "stack-check"
     assert labels["dev.goldenpath.model.version"] == "1"
+    assert re.fullmatch(r"[0-9a-f]{32}", labels["dev.goldenpath.model.run_id"])
     assert re.fullmatch(r"[0-9a-f]{40}", labels["org.opencontainers.image.revision"])
     assert re.fullmatch(r"[0-9a-f]{32}", labels["dev.goldenpath.data.md5"])
 
@@ -317,7 +325,7 @@ def test_push_to_a_registry_then_pull_run_and_predict(stack: Path) -> None:
         while run(health, stack).stdout.strip() != "healthy":
             assert time.monotonic() < deadline, "the pulled image did not become healthy"
             time.sleep(1)
-        order = [json.loads(EXAMPLE)]
+        order = [example(stack)]
         assert predict(port, order) == predict(env["SERVE_PORT"], order)
     finally:
         run("docker rm -f stack-check-pulled", stack, check=False)
@@ -333,7 +341,7 @@ def test_restarting_the_database_and_server_loses_nothing(stack: Path) -> None:
 def test_down_then_up_loses_nothing(stack: Path) -> None:
     run("docker compose down && docker compose up -d --wait", stack)
     assert champion_version(stack) == "1"
-    assert len(predict(read_env(stack)["SERVE_PORT"], [json.loads(EXAMPLE)])) == 1
+    assert len(predict(read_env(stack)["SERVE_PORT"], [example(stack)])) == 1
 
 
 @pytest.fixture(scope="module")
@@ -401,9 +409,3 @@ def test_stack_destroy_leaves_nothing(stack: Path) -> None:
         assert left.strip() == "", kind
     serve_image = read_env(stack)["SERVE_IMAGE"]
     assert run(f"docker image inspect {serve_image}", stack, check=False).returncode != 0
-
-
-EXAMPLE = (
-    '{"distance_km": 3.2, "prep_time_min": 12, "items": 2, "hour": 20, "weekday": 4,'
-    ' "courier_load": 1.4, "city": "lisbon", "weather": "rain"}'
-)
