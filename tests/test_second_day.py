@@ -4,11 +4,8 @@ Slow: these share the trained project of conftest.py with test_project.py, and
 put it back as they found it.
 """
 
-import functools
-import http.server
 import json
 import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -73,21 +70,6 @@ def test_after_a_rename_lightgbm_trains_on_a_local_table_and_serves(trained: Pat
     finally:
         restore(renamed, head)
         renamed.rename(trained)
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def web_folder(tmp_path: Path):
-    """A folder served over HTTP on loopback: a table behind a URL."""
-    handler = functools.partial(Quiet, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def test_a_branch_with_own_data_and_a_new_feature_leaks_nothing_to_main(

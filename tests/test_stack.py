@@ -8,7 +8,6 @@ import base64
 import json
 import os
 import re
-import socket
 import subprocess
 import time
 import urllib.error
@@ -17,74 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TEMPLATE, bake, run
+from .conftest import (
+    TEMPLATE,
+    bake,
+    bake_for_the_stack,
+    on_stack,
+    read_env,
+    run,
+    set_env,
+)
 
 pytestmark = pytest.mark.slow
 NAME = "stack-check"  # its own compose project, apart from anything else on the machine
-
-
-def docker_answers() -> bool:
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
-    except FileNotFoundError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def engine() -> None:
-    if not docker_answers():
-        message = "no Docker engine answers (run ../shared/docker/standin-images.sh)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def read_env(project: Path) -> dict[str, str]:
-    lines = (project / ".env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-
-
-def set_env(project: Path, **settings: str) -> None:
-    """Change settings in the project's .env."""
-    env = (project / ".env").read_text()
-    for key, value in settings.items():
-        env = re.sub(rf"^{key}=.*$", f"{key}={value}", env, flags=re.M)
-    (project / ".env").write_text(env)
-
-
-def bake_for_the_stack(output_dir: Path) -> Path:
-    """A project named like every other here, with its stack on ports free now."""
-    project = bake(output_dir, project_name="Stack Check")
-    set_env(project, MLFLOW_PORT=str(free_port()), SERVE_PORT=str(free_port()))
-    return project
-
-
-@pytest.fixture(scope="module")
-def stack(engine, tmp_path_factory) -> Path:
-    """A baked project whose stack is up, trained against and serving its champion."""
-    project = bake_for_the_stack(tmp_path_factory.mktemp("stack"))
-    run("make setup", project)
-    try:
-        run("make stack", project)
-        yield project
-    finally:
-        run("make stack-destroy", project, check=False)
-
-
-def on_stack(project: Path) -> dict[str, str]:
-    """The environment that points MLflow at the stack's server, with the .env credentials."""
-    env = read_env(project)
-    return {
-        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{env['MLFLOW_PORT']}",
-        "MLFLOW_TRACKING_USERNAME": env["MLFLOW_TRACKING_USERNAME"],
-        "MLFLOW_TRACKING_PASSWORD": env["MLFLOW_TRACKING_PASSWORD"],
-    }
 
 
 def mlflow_api(project: Path, path: str, authenticated: bool = True) -> tuple[int, dict]:
@@ -304,35 +247,6 @@ def test_images_run_as_non_root_without_compilers(stack: Path) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", labels["dev.goldenpath.data.md5"])
 
 
-def test_push_to_a_registry_then_pull_run_and_predict(stack: Path) -> None:
-    """`make push`, as CI runs it, into the stack's optional registry:2, then back."""
-    env = read_env(stack)
-    registry = {"REGISTRY_PORT": str(free_port())}
-    run("docker compose --profile registry up -d --wait registry", stack, **registry)
-    name = f"127.0.0.1:{registry['REGISTRY_PORT']}/stack-check"
-    commit = run("git rev-parse --short=7 HEAD", stack).stdout.strip()
-    tags = [f"{name}:sha-{commit}", f"{name}:main"]
-    port = free_port()
-    try:
-        run(f"make push IMAGE_NAME={name}", stack, GITHUB_REF_NAME="", **on_stack(stack))
-        listed = urllib.request.urlopen(f"http://{name.replace('/', '/v2/', 1)}/tags/list")
-        assert sorted(json.loads(listed.read())["tags"]) == ["main", f"sha-{commit}"]
-        run(f"docker rmi {' '.join(tags)}", stack)
-        run(f"docker pull -q {tags[0]}", stack)
-        run(f"docker run -d --name stack-check-pulled -p 127.0.0.1:{port}:8000 {tags[0]}", stack)
-        health = "docker inspect -f '{{.State.Health.Status}}' stack-check-pulled"
-        deadline = time.monotonic() + 90
-        while run(health, stack).stdout.strip() != "healthy":
-            assert time.monotonic() < deadline, "the pulled image did not become healthy"
-            time.sleep(1)
-        order = [example(stack)]
-        assert predict(port, order) == predict(env["SERVE_PORT"], order)
-    finally:
-        run("docker rm -f stack-check-pulled", stack, check=False)
-        run(f"docker rmi {' '.join(tags)}", stack, check=False)
-        run("docker compose --profile registry rm -sfv registry", stack, **registry)
-
-
 def test_restarting_the_database_and_server_loses_nothing(stack: Path) -> None:
     run("docker compose restart postgres mlflow && docker compose up -d --wait", stack)
     assert champion_version(stack) == "1"
@@ -400,12 +314,3 @@ def test_destroying_one_stack_leaves_the_other(stack: Path, second_copy: Path) -
     assert run(f"docker image inspect {read_env(stack)['SERVE_IMAGE']}", stack).returncode == 0
     assert compose_states(stack) == HEALTHY
     assert champion_version(stack) == "1"
-
-
-def test_stack_destroy_leaves_nothing(stack: Path) -> None:
-    run("make stack-destroy", stack)
-    for kind in ("ps -a", "volume ls", "network ls", "image ls"):
-        left = run(f"docker {kind} -q --filter {project_label(stack)}", stack).stdout
-        assert left.strip() == "", kind
-    serve_image = read_env(stack)["SERVE_IMAGE"]
-    assert run(f"docker image inspect {serve_image}", stack, check=False).returncode != 0

@@ -3,10 +3,13 @@
 The champion of record (core/registry.py says which) is in `models/champion/`:
 the global model, and with `segment.per_segment` each segment's champion under
 `segments/`, marked to serve its segment only where it beats the global champion
-there. Queued experiments register nothing, unless `promotion.register_queued`.
+there. Queued experiments register nothing, unless `promotion.register_queued`;
+with PROMOTION_DRY_RUN=1 (the scheduled retrain: its pull request shows the verdict,
+the release after the merge registers) nothing is registered either.
 """
 
 import json
+import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +27,8 @@ from ..io.tables import read_table
 from ..usecase import USE_CASE
 from . import stage_paths
 
+DRY_RUN = "PROMOTION_DRY_RUN"
+
 
 def main() -> None:
     paths = stage_paths("trained", "holdout", "champion", "decision")
@@ -31,18 +36,15 @@ def main() -> None:
     configure_tracking(USE_CASE.experiment)
     holdout = read_table(paths.holdout)
     run = json.loads((paths.trained / "run.json").read_text())
-    queued = Path.cwd().resolve() != project_root() and not params.promotion.register_queued
+    if os.environ.get(DRY_RUN) == "1":
+        why_not = f"a dry run ({DRY_RUN}=1): the gate's verdict, nothing registered"
+    elif Path.cwd().resolve() != project_root() and not params.promotion.register_queued:
+        why_not = "a queued experiment: nothing registered (promotion.register_queued)"
+    else:
+        why_not = None
 
     def gate(name: str, rows: pd.DataFrame) -> Gate:
-        why_not = "a queued experiment: nothing registered (promotion.register_queued)"
-        return Gate(
-            Registry(name),
-            USE_CASE.contract,
-            rows,
-            params.promotion,
-            why_not if queued else None,
-            uses_server(),
-        )
+        return Gate(Registry(name), USE_CASE.contract, rows, params.promotion, why_not, uses_server())
 
     overall = gate(USE_CASE.name, holdout)(
         Candidate(paths.trained / "model", run["run_id"], run["model_uri"]),
