@@ -1,5 +1,5 @@
 # The template's own tasks. `make test` is what CI runs.
-.PHONY: test lint bench-golden-path bench-stack bench-serving
+.PHONY: test lint bench-golden-path bench-stack bench-serving bench-segments bench-engines
 
 test:  ## Every template test: bakes, prompts, a set-up project's pipeline
 	uv run pytest
@@ -10,8 +10,15 @@ lint:
 bench-golden-path:  ## Scaffold -> registered champion, and a no-op dvc repro, timed
 	uv run python bench/golden_path.py
 
-bench-stack:  ## Cold build, warm `up --wait`, serving image size (needs a Docker engine)
+bench-stack:  ## Cold builds, warm `up --wait`, idle memory, serving image size (needs Docker)
 	uv run python bench/stack.py
 
 bench-serving:  ## Serving side by side with mlflow models serve (needs wrk; Docker for images)
 	uv run python bench/serving.py
+
+bench-segments:  ## One model per city, 5/50/200 cities: sequential, local Dask, a two-worker cluster
+	uv run python bench/segments.py
+
+bench-engines:  ## Dask against Ray: start-up, memory, a scikit-learn fan-out (installs both on the fly)
+	uv run --no-project --with 'dask[distributed]' --with ray --with scikit-learn --with psutil \
+		python bench/engines.py

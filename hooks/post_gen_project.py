@@ -50,6 +50,8 @@ def main() -> None:
         "Next:\n"
         f"  cd {ANSWERS['project_slug']}\n"
         "  make quickstart   # setup, train and register a champion, ask it for a prediction\n"
+        "  make stack        # or all of it on the local stack (Docker), which prints its URLs;\n"
+        "                    # MLflow login: MLFLOW_TRACKING_USERNAME and _PASSWORD in .env\n"
         "  make help         # every other target\n"
     )
 

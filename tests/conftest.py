@@ -1,11 +1,16 @@
 """Baking helpers shared by the template's tests."""
 
+import functools
+import http.server
 import json
 import os
+import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -108,3 +113,85 @@ def require_python(version: str) -> None:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+def docker_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    if not docker_answers():
+        message = "no Docker engine answers (run ../shared/docker/standin-images.sh)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def read_env(project: Path) -> dict[str, str]:
+    lines = (project / ".env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+
+
+def set_env(project: Path, **settings: str) -> None:
+    """Change settings in the project's .env."""
+    env = (project / ".env").read_text()
+    for key, value in settings.items():
+        env = re.sub(rf"^{key}=.*$", f"{key}={value}", env, flags=re.M)
+    (project / ".env").write_text(env)
+
+
+def bake_for_the_stack(output_dir: Path) -> Path:
+    """A project named like every other here, with its stack on ports free now."""
+    project = bake(output_dir, project_name="Stack Check")
+    set_env(project, MLFLOW_PORT=str(free_port()), SERVE_PORT=str(free_port()))
+    return project
+
+
+@pytest.fixture(scope="session")
+def stack(engine, tmp_path_factory) -> Path:
+    """A baked project whose stack is up, trained against and serving its champion.
+
+    Shared by test_stack.py and test_stack_release.py, which runs after it and ends it.
+    """
+    project = bake_for_the_stack(tmp_path_factory.mktemp("stack"))
+    run("make setup", project)
+    try:
+        run("make stack", project)
+        yield project
+    finally:
+        run("make stack-destroy", project, check=False)
+
+
+def on_stack(project: Path) -> dict[str, str]:
+    """The environment that points MLflow at the stack's server, with the .env credentials."""
+    env = read_env(project)
+    return {
+        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{env['MLFLOW_PORT']}",
+        "MLFLOW_TRACKING_USERNAME": env["MLFLOW_TRACKING_USERNAME"],
+        "MLFLOW_TRACKING_PASSWORD": env["MLFLOW_TRACKING_PASSWORD"],
+    }
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def web_folder(tmp_path: Path):
+    """(folder, URL): a folder served over HTTP on loopback, a table behind a URL."""
+    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

@@ -4,11 +4,8 @@ Slow: these share the trained project of conftest.py with test_project.py, and
 put it back as they found it.
 """
 
-import functools
-import http.server
 import json
 import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -49,9 +46,11 @@ def test_a_fresh_clone_serves_the_commits_model_without_retraining(trained, tmp_
 
 def test_after_a_rename_lightgbm_trains_on_a_local_table_and_serves(trained: Path) -> None:
     renamed = trained.with_name(trained.name + "-renamed")
+    head = run("git rev-parse HEAD", trained).stdout.strip()
     trained.rename(renamed)
     try:
         assert smoke(renamed)["model_version"] == "1"
+        run("git commit -q --allow-empty -m 'After the move'", renamed)  # the git hooks run
         table = "data/external/local.parquet"
         script = (
             "import pandas as pd; pd.read_parquet('data/raw/table.parquet')"
@@ -69,23 +68,8 @@ def test_after_a_rename_lightgbm_trains_on_a_local_table_and_serves(trained: Pat
         for path in ("dvc.lock", "params.yaml", "models/champion/champion.json"):
             assert str(trained) not in (renamed / path).read_text(), path
     finally:
-        restore(renamed)
+        restore(renamed, head)
         renamed.rename(trained)
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def web_folder(tmp_path: Path):
-    """A folder served over HTTP on loopback: a table behind a URL."""
-    handler = functools.partial(Quiet, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def test_a_branch_with_own_data_and_a_new_feature_leaks_nothing_to_main(
@@ -107,7 +91,9 @@ def test_a_branch_with_own_data_and_a_new_feature_leaks_nothing_to_main(
         usecase = trained / "src" / "eta_predictor" / "usecase.py"
         text = usecase.read_text()
         anchor = '        Feature(\n            "city",'
-        usecase.write_text(text.replace(anchor, NEW_FEATURE + anchor, 1))
+        text = text.replace(anchor, NEW_FEATURE + anchor, 1)
+        example = '        "city": "lisbon",\n'
+        usecase.write_text(text.replace(example, '        "basket_value": 24.5,\n' + example))
         run(f"{DVC} import-url -q {url}/orders.parquet data/external/", trained)
         config = trained / "conf" / "data" / "default.yaml"
         source = f"source: {url}/orders.parquet"

@@ -49,7 +49,7 @@ def workflow(project: Path, name: str = "ci") -> dict:
 
 def workflows(project: Path) -> dict[str, dict]:
     files = sorted((project / ".github" / "workflows").glob("*.y*ml"))
-    assert [f.name for f in files] == ["ci.yml", "pr-comment.yml"]
+    assert [f.name for f in files] == ["ci.yml", "pr-comment.yml", "retrain.yml"]
     return {f.stem: load(f) for f in files}
 
 
@@ -90,7 +90,7 @@ def actionlint() -> list[str]:
 
 def test_actionlint_passes_on_every_variant(actionlint, variant: Path) -> None:
     files = sorted(str(p) for p in (variant / ".github" / "workflows").glob("*.y*ml"))
-    assert len(files) == 2
+    assert len(files) == 3  # ci, pr-comment, retrain
     result = check([*actionlint, *files])
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -199,12 +199,13 @@ def test_every_job_declares_least_privilege_and_a_timeout(project: Path) -> None
             assert "permissions" in job, name
             writers[f"{flow}.{name}"] = {k for k, v in job["permissions"].items() if v == "write"}
             # GitHub's default is 6 hours: a hung job stops long before.
-            assert 0 < job["timeout-minutes"] <= 60, name
+            assert 0 < job["timeout-minutes"] <= 90, name
             for step in job["steps"]:
                 if "actions/checkout" in step.get("uses", ""):
                     assert step["with"]["persist-credentials"] is False, name
     assert writers == {"ci.checks": set(), "ci.pipeline": set(), "ci.release": {"packages"},
-                       "pr-comment.comment": {"pull-requests"}}  # fmt: skip
+                       "pr-comment.comment": {"pull-requests"},
+                       "retrain.retrain": {"contents", "pull-requests"}}  # fmt: skip
     assert workflow(project)["jobs"]["release"]["if"] == "github.event_name == 'push'"
 
 
@@ -268,7 +269,38 @@ def test_jobs_only_set_up_and_call_make_targets(project: Path) -> None:
                     called |= set(names.split())
     assert called <= targets
     assert called == {"ci-uv", "ci-setup", "lint", "test", "repro-ci", "metrics-report",
-                      "pr-comment", "image", "repro", "push"}  # fmt: skip
+                      "pr-comment", "image", "release-check", "release", "retrain",
+                      "retrain-pr"}  # fmt: skip
+
+
+def test_the_release_ships_the_gated_champion_and_never_retrains_unchecked(project: Path) -> None:
+    flows = workflows(project)
+    release = flows["ci"]["jobs"]["release"]
+    commands = " ".join(step.get("run", "") for step in release["steps"])
+    assert "make release" in commands and "release-check" in commands
+    assert "make repro" not in commands and "make push" not in commands  # only through the gate
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+        assert release["env"][name] == f"${{{{ secrets.{name} }}}}"
+    assert release["if"] == "github.event_name == 'push'"
+
+
+def test_the_retrain_runs_on_a_schedule_and_proposes_a_pull_request(project: Path) -> None:
+    retrain = workflows(project)["retrain"]
+    assert set(triggers(retrain)) == {"schedule", "workflow_dispatch"}
+    assert triggers(retrain)["schedule"][0]["cron"]
+    job = retrain["jobs"]["retrain"]
+    commands = [step["run"] for step in job["steps"] if "run" in step]
+    assert commands == ["make ci-uv ci-setup release-check", "make retrain", "make retrain-pr"]
+    assert job["env"]["MLFLOW_TRACKING_URI"] == "${{ secrets.MLFLOW_TRACKING_URI }}"
+
+
+def test_release_without_the_team_server_stops_naming_what_to_set(project: Path) -> None:
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+    for target in ("release-check", "release", "retrain"):
+        result = run(f"make {target}", project, check=False, **dict.fromkeys(names, ""))
+        assert result.returncode != 0, target
+        assert all(name in result.stderr for name in names), result.stderr
+        assert "gh secret set" in result.stderr and "Running stage" not in result.stdout
 
 
 def test_dependabot_watches_every_pinned_thing_after_a_cooldown(project: Path) -> None:
@@ -406,3 +438,50 @@ def test_an_untrusted_artifact_is_refused_and_never_run(
     )
     assert result.returncode != 0 and error in result.stderr
     assert not (project / "pwned").exists() and len(comments(fake_gh)) == 1
+
+
+FAKE_GH_PR = """\
+import json, sys
+from pathlib import Path
+state = Path(sys.argv[0]).with_name("pulls.json")
+pulls = json.loads(state.read_text()) if state.exists() else []
+(pr, command), args = sys.argv[1:3], sys.argv[3:]
+assert pr == "pr", sys.argv
+if command == "list":
+    head = args[args.index("--head") + 1]
+    print(json.dumps([{"number": p["number"]} for p in pulls if p["head"] == head]))
+else:
+    body = Path(args[args.index("--body-file") + 1]).read_text()
+    if command == "create":
+        pulls.append({"number": 12, "head": args[args.index("--head") + 1], "body": body})
+    else:
+        next(p for p in pulls if p["number"] == int(args[0]))["body"] = body
+    state.write_text(json.dumps(pulls))
+"""
+
+
+def test_the_retrain_opens_one_pull_request_then_updates_it(tmp_path: Path) -> None:
+    project = bake(tmp_path / "project")
+    origin = tmp_path / "origin.git"
+    run(f"git init -q --bare {origin} && git remote add origin {origin}", project)
+    (tmp_path / "bin").mkdir()
+    gh = tmp_path / "bin" / "gh"
+    gh.write_text(f"#!{sys.executable}\n{FAKE_GH_PR}")
+    gh.chmod(0o755)
+    env = {"PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
+    report = project / "build" / "retrain-report.md"
+    report.parent.mkdir()
+    report.write_text("<!-- retrain-report -->\nno change\n")
+    assert "changed nothing" in run("make retrain-pr", project, **env).stdout
+    lock = project / "dvc.lock"
+    lock.write_text("schema: '2.0'\n")
+    run("git add dvc.lock && git commit -qm 'A pipeline run' --no-verify", project)
+    for week in ("first", "second"):
+        lock.write_text(f"schema: '2.0'\n# {week} retrain\n")
+        report.write_text(f"<!-- retrain-report -->\n{week} week\n")
+        run("make retrain-pr", project, **env)
+        run("git checkout -q main", project)
+    pulls = json.loads((tmp_path / "bin" / "pulls.json").read_text())
+    assert pulls == [{"number": 12, "head": "retrain/scheduled", "body": report.read_text()}]
+    pushed = run(f"git --git-dir {origin} show retrain/scheduled:dvc.lock", tmp_path).stdout
+    assert pushed.endswith("# second retrain\n")

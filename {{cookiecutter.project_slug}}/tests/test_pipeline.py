@@ -20,7 +20,8 @@ from {{ cookiecutter.package_name }}.core.modeling import build_model
 from {{ cookiecutter.package_name }}.core.params import compose_params
 from {{ cookiecutter.package_name }}.core.registry import ChampionRecord, Registry
 from {{ cookiecutter.package_name }}.io.sources import SourceProblem
-from {{ cookiecutter.package_name }}.jobs import compose
+from {{ cookiecutter.package_name }}.jobs import compose, train_segments
+from {{ cookiecutter.package_name }}.usecase import USE_CASE
 
 from .conftest import CONTRACT, PROJECT, SMALL_MODEL
 
@@ -76,7 +77,8 @@ def test_pipeline_trains_beats_the_baseline_and_promotes(workspace, monkeypatch)
     run = mlflow.MlflowClient().get_run(champion.run_id)
     assert {"git.commit", "git.dirty", "dvc.data_md5", "dvc.experiment"} <= set(run.data.tags)
     assert "holdout_mae" in run.data.metrics
-    assert Path("reports/plots/mae_by_segment.csv").read_text().startswith("segment,mae,rows")
+    plotted = Path("reports/plots/mae_by_segment.csv").read_text()
+    assert plotted.startswith("segment,mae,own_mae,rows")
 
 
 def test_a_worse_model_becomes_challenger_and_the_champion_stays(workspace, monkeypatch) -> None:
@@ -117,7 +119,7 @@ def test_a_champion_from_another_contract_gives_up_its_place(workspace, monkeypa
         features=(*CONTRACT.features, Feature("tip", "a feature of another branch", float, 0, 9)),
         target=CONTRACT.target,
         key=CONTRACT.key,
-        example=CONTRACT.example,
+        example=CONTRACT.example | {"tip": 1.0},
     )
     rows = wider.samples(300)
     model = build_model(wider, SMALL_MODEL).fit(rows[wider.feature_names], rows[wider.target.name])
@@ -168,3 +170,44 @@ def test_a_source_dvc_cannot_track_is_refused_with_advice(
     Path("params.yaml").write_text(compose_params(Path("conf"), [f"data.source={source}"]))
     with pytest.raises(SourceProblem, match=advice):
         run_stage("ingest", monkeypatch)
+
+
+def test_per_city_models_each_pass_their_own_gate(workspace, monkeypatch) -> None:
+    per_city = ("segment=per_city", "segment.min_rows=50")
+    first = run_pipeline(monkeypatch, *per_city)
+    cities = {f.name: f for f in CONTRACT.features}[USE_CASE.segment].categories
+    assert set(first["segments"]) == set(cities)
+    metrics = json.loads(Path("metrics.json").read_text())["segments"]
+    for city, decision in first["segments"].items():
+        assert decision["promoted"] and decision["candidate"]["version"] == "1"
+        record = ChampionRecord.read(Path("models/champion/segments") / city)
+        assert record.model_name == f"{USE_CASE.name}-{city}"
+        assert record.serves == (decision["champion_mae"] < decision["global_champion_mae"])
+        figures = metrics[city]
+        assert figures["own_model_wins"] == (figures["own_mae"] < figures["global_mae"])
+    # A worse round: every city keeps its champion, the new models become challengers.
+    worse = run_pipeline(monkeypatch, *per_city, "model.max_iter=2")
+    for city, decision in worse["segments"].items():
+        assert not decision["promoted"]
+        city_registry = Registry(f"{USE_CASE.name}-{city}")
+        assert str(city_registry.alias("champion").version) == "1"
+        assert str(city_registry.alias("challenger").version) == "2"
+        assert ChampionRecord.read(Path("models/champion/segments") / city).model_version == "1"
+    # Back to one model for every row: the served set is the global champion alone.
+    run_pipeline(monkeypatch)
+    assert not Path("models/champion/segments").exists()
+
+
+def test_the_unit_of_work_trains_one_segment_as_the_stage_does(workspace, monkeypatch) -> None:
+    overrides = [f"data.source={SOURCE}", "segment=per_city", "segment.min_rows=50"]
+    Path("params.yaml").write_text(compose_params(Path("conf"), overrides))
+    for name in ("ingest", "validate", "split", "train"):
+        run_stage(name, monkeypatch)
+    city = sorted(json.loads(Path("models/trained/run.json").read_text())["segments"])[0]
+    monkeypatch.setattr(sys, "argv", ["train_segments", "data/split/train.parquet", "shard", city])
+    train_segments.main()
+    assert [p.name for p in Path("shard").iterdir()] == [city]
+    rows = CONTRACT.samples(50)[CONTRACT.feature_names]
+    by_stage = model_io.load_model(f"models/trained/segments/{city}").predict(rows)
+    by_command = model_io.load_model(f"shard/{city}").predict(rows)
+    assert (by_stage == by_command).all()

@@ -86,7 +86,9 @@ def test_without_a_model_the_service_says_why_it_is_not_ready(tmp_path) -> None:
 
 def test_a_model_of_another_contract_is_refused_with_the_fix(model_dir) -> None:
     """A champion trained where the contract had one more feature (another branch)."""
-    narrower = Contract(CONTRACT.features[:-1], CONTRACT.target, CONTRACT.key, CONTRACT.example)
+    kept = CONTRACT.features[:-1]
+    example = {feature.name: CONTRACT.example[feature.name] for feature in kept}
+    narrower = Contract(kept, CONTRACT.target, CONTRACT.key, example)
     other = UseCase(USE_CASE.name, USE_CASE.experiment, narrower, USE_CASE.segment)
     with TestClient(create_app(str(model_dir), use_case=other)) as client:
         reason = client.get("/ready").json()["reason"]

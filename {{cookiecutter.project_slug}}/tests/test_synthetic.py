@@ -1,8 +1,17 @@
-"""The example data generator (data.source: synthetic): the one test that depends on it."""
+"""The example data generator: the one test that depends on it, while it is the data source."""
 
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }}.core.params import compose_params
 from {{ cookiecutter.package_name }}.synthetic import generate_orders
 
-from .conftest import CONTRACT
+from .conftest import CONTRACT, PROJECT
+
+SOURCE = yaml.safe_load(compose_params(PROJECT / "conf"))["data"]["source"]
+pytestmark = pytest.mark.skipif(
+    SOURCE != "synthetic", reason=f"data.source is {SOURCE}: the example generator is not in use"
+)
 
 
 def test_generated_orders_honour_the_contract() -> None:

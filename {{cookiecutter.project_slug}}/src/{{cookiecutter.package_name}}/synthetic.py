@@ -2,14 +2,31 @@
 
 The default data source (`data.source: synthetic`). Point `data.source` at your
 own table to replace it (see conf/data/); everything downstream only relies on
-the feature contract in usecase.py.
+the feature contract in usecase.py. Each city has its own dynamics: speed, how
+much rush hours slow it down, how long couriers take to arrive when busy.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-CITY_SHARE = {"lisbon": 0.25, "porto": 0.15, "madrid": 0.25, "barcelona": 0.2, "milan": 0.15}
-CITY_SPEED_KMH = {"lisbon": 17.0, "porto": 20.0, "madrid": 22.0, "barcelona": 19.0, "milan": 16.0}
+
+@dataclass(frozen=True)
+class City:
+    share: float  # of all orders
+    speed_kmh: float
+    rush_slowdown: float  # speed factor at lunch and dinner
+    courier_wait: float  # minutes per (orders per courier)^1.5
+
+
+CITIES = {
+    "lisbon": City(0.25, 17.0, 0.70, 4.0),
+    "porto": City(0.15, 20.0, 0.80, 3.5),
+    "madrid": City(0.25, 22.0, 0.75, 4.5),
+    "barcelona": City(0.20, 19.0, 0.72, 4.0),
+    "milan": City(0.15, 16.0, 0.78, 5.0),
+}
 WEATHER_SHARE = {"clear": 0.7, "rain": 0.18, "storm": 0.04, "fog": 0.08}
 WEATHER_SPEED = {"clear": 1.0, "rain": 0.85, "storm": 0.6, "fog": 0.9}
 # Orders cluster around lunch and dinner.
@@ -20,10 +37,25 @@ def _choice(rng: np.random.Generator, shares: dict[str, float], size: int) -> np
     return rng.choice(list(shares), size=size, p=list(shares.values()))
 
 
-def generate_orders(n_orders: int, seed: int) -> pd.DataFrame:
+def many_cities(n: int, seed: int = 0) -> dict[str, City]:
+    """`n` cities named city-001, city-002... with dynamics of their own (for scale tests)."""
+    rng = np.random.default_rng(seed)
+    shares = rng.dirichlet(np.full(n, 2.0))
+    return {
+        f"city-{i + 1:03d}": City(
+            float(shares[i]),
+            float(rng.uniform(14, 24)),
+            float(rng.uniform(0.6, 0.9)),
+            float(rng.uniform(3, 5.5)),
+        )
+        for i in range(n)
+    }
+
+
+def generate_orders(n_orders: int, seed: int, cities: dict[str, City] = CITIES) -> pd.DataFrame:
     """`n_orders` labelled orders; the same seed always gives the same table."""
     rng = np.random.default_rng(seed)
-    city = _choice(rng, CITY_SHARE, n_orders)
+    city = _choice(rng, {name: c.share for name, c in cities.items()}, n_orders)
     weather = _choice(rng, WEATHER_SHARE, n_orders)
     hour = rng.choice(24, size=n_orders, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
     weekday = rng.integers(0, 7, size=n_orders)
@@ -33,9 +65,10 @@ def generate_orders(n_orders: int, seed: int) -> pd.DataFrame:
     rush = np.isin(hour, [12, 13, 19, 20])
     courier_load = np.clip(rng.gamma(2.0, 0.5, n_orders) + 0.8 * rush, 0.0, 10.0)
 
-    speed = np.vectorize(CITY_SPEED_KMH.get)(city) * np.vectorize(WEATHER_SPEED.get)(weather)
-    speed = speed * np.where(rush, 0.75, 1.0) * np.where(weekday >= 5, 1.08, 1.0)
-    courier_wait = 4.0 * courier_load**1.5
+    dynamics = pd.DataFrame([cities[name].__dict__ for name in city])
+    speed = dynamics["speed_kmh"].to_numpy() * np.vectorize(WEATHER_SPEED.get)(weather)
+    speed *= np.where(rush, dynamics["rush_slowdown"], 1.0) * np.where(weekday >= 5, 1.08, 1.0)
+    courier_wait = dynamics["courier_wait"].to_numpy() * courier_load**1.5
     # The courier picks up when both the food and the courier are ready.
     minutes = (
         np.maximum(prep, courier_wait)

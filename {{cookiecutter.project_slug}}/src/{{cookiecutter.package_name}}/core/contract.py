@@ -43,7 +43,17 @@ class Contract:
     features: tuple[Feature, ...]
     target: Feature
     key: str
-    example: Mapping[str, Any] = field(hash=False)
+    example: Mapping[str, Any] = field(hash=False)  # one request: a value for every feature
+
+    def __post_init__(self) -> None:
+        missing = [name for name in self.feature_names if name not in self.example]
+        extra = [name for name in self.example if name not in self.feature_names]
+        if missing or extra:
+            raise ValueError(
+                f"the contract's example must give every feature a value: add {missing}"
+                + (f", remove {extra}" if extra else "")
+            )
+        self.request_model.model_validate(self.example)  # its values must pass too
 
     @cached_property
     def feature_names(self) -> list[str]:

@@ -39,6 +39,14 @@ def build_model(contract: Contract, model: ModelParams, log_target: bool = False
     return Pipeline([("encode", encode), ("estimator", regressor)])
 
 
+def fit_model(
+    rows: pd.DataFrame, contract: Contract, model: ModelParams, log_target: bool
+) -> Pipeline:
+    """The model `model` names, fitted on `rows` (a module-level function: Dask ships it)."""
+    fitted = build_model(contract, model, log_target)
+    return fitted.fit(rows[contract.feature_names], rows[contract.target.name])
+
+
 def regression_metrics(actual: pd.Series, predicted: np.ndarray) -> dict[str, float]:
     return {
         "mae": float(mean_absolute_error(actual, predicted)),
@@ -49,10 +57,3 @@ def regression_metrics(actual: pd.Series, predicted: np.ndarray) -> dict[str, fl
 
 def mae(actual: pd.Series, predicted: np.ndarray) -> float:
     return float(mean_absolute_error(actual, predicted))
-
-
-def mae_by(frame: pd.DataFrame, predicted: np.ndarray, column: str, target: str) -> pd.DataFrame:
-    """Mean absolute error and row count for each value of `column`."""
-    errors = frame.assign(abs_error=(frame[target] - predicted).abs())
-    grouped = errors.groupby(column, observed=True)["abs_error"]
-    return grouped.agg(mae="mean", rows="size").reset_index().round({"mae": 3})

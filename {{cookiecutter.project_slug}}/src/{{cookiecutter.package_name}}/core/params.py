@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+)
 
 from .problems import Problem
 
@@ -89,11 +96,17 @@ class PromotionParams(_Strict):
     register_queued: bool
 
 
+class SegmentParams(_Strict):
+    per_segment: bool
+    min_rows: NonNegativeInt
+
+
 class Params(_Strict):
     data: DataParams
     model: ModelParams
     train: TrainParams
     promotion: PromotionParams
+    segment: SegmentParams
 
 
 class InvalidParams(Problem):

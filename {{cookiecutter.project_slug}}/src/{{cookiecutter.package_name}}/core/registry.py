@@ -8,6 +8,7 @@ version, run, holdout MAE, provenance): what serving and the image read.
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class ChampionRecord:
     git_dirty: str
     data_md5: str
     experiment: str
+    serves: bool = True  # False: a segment's champion the global model beats on its rows
 
     @classmethod
     def of(cls, uri: str, name: str, version: str, run_id: str, holdout_mae: float | None):
@@ -57,12 +59,20 @@ class ChampionRecord:
         return cls(**json.loads(record.read_text())) if record.is_file() else None
 
 
-def install_champion(model_dir: Path, destination: Path, record: ChampionRecord) -> None:
-    """`model_dir`'s files, and `record`, become the champion directory `destination`."""
+def install_champion(
+    model_dir: Path, destination: Path, record: ChampionRecord, keep: Sequence[str] = ()
+) -> None:
+    """`model_dir`'s files, and `record`, become the champion directory `destination`.
+
+    `keep` names sub-folders of `destination` that are not the model's and stay.
+    """
     staging = destination.with_name(destination.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(model_dir, staging)
+    shutil.copytree(model_dir, staging, ignore=shutil.ignore_patterns(*keep))
     record.write(staging)
+    for folder in keep:
+        if (destination / folder).exists():
+            (destination / folder).rename(staging / folder)
     shutil.rmtree(destination, ignore_errors=True)
     staging.rename(destination)
 
@@ -127,12 +137,12 @@ class Registry:
             return self.client.get_model_version_by_alias(name, alias)
         return self.client.get_model_version(name, rest)
 
-    def fetch(self, version: ModelVersion, destination: Path) -> ChampionRecord:
-        """The registered `version` as a champion directory at `destination`."""
+    def fetch(self, version: ModelVersion, destination: Path, keep: Sequence[str] = ()):
+        """The registered `version` as the champion directory `destination` (install_champion)."""
         record = self.describe(version)
         with tempfile.TemporaryDirectory() as scratch:
-            model_dir = model_io.download(self.uri(version.version), Path(scratch))
-            install_champion(model_dir, destination, record)
+            model_dir = model_io.download(self.uri(str(version.version)), Path(scratch))
+            install_champion(model_dir, destination, record, keep)
         return record
 
 

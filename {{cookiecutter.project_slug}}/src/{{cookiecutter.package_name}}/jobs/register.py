@@ -1,134 +1,104 @@
-"""Stage `register`: the promotion gate, then the registry.
+"""Stage `register`: the promotion gate (core/promotion.py), for every trained model.
 
-The trained model replaces the champion of record (core/registry.py says which
-that is) only if its holdout MAE is lower by `promotion.min_improvement`. The
-champion is re-scored on *this* holdout, so the comparison stays fair when the
-data changed; one that no longer fits the contract (trained on another branch)
-cannot be scored and gives up its place. Registration is idempotent: a model
-restored from DVC's run cache keeps the version it has. Queued experiments
-report their decision and register nothing, unless `promotion.register_queued`.
+The champion of record (core/registry.py says which) is in `models/champion/`:
+the global model, and with `segment.per_segment` each segment's champion under
+`segments/`, marked to serve its segment only where it beats the global champion
+there. Queued experiments register nothing, unless `promotion.register_queued`;
+with PROMOTION_DRY_RUN=1 (the scheduled retrain: its pull request shows the verdict,
+the release after the merge registers) nothing is registered either.
 """
 
 import json
-from dataclasses import dataclass, field
+import os
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
-from ..core import model_io
+from ..core import model_io, segments
 from ..core.modeling import mae
 from ..core.params import load_params
 from ..core.problems import report_problems
-from ..core.registry import (
-    CHALLENGER,
-    CHAMPION,
-    UNREGISTERED,
-    ChampionRecord,
-    Registry,
-    champion_uri,
-    install_champion,
-)
+from ..core.promotion import Candidate, Gate
+from ..core.registry import ChampionRecord, Registry
 from ..core.tracking import configure_tracking, project_root, uses_server
 from ..io.tables import read_table
 from ..usecase import USE_CASE
 from . import stage_paths
 
-
-@dataclass
-class Scorer:
-    """Holdout MAE of the models in the gate, each checked against the contract first."""
-
-    holdout: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
-
-    def __call__(self, uri: str, what: str) -> float | None:
-        contract = USE_CASE.contract
-        try:
-            model_io.check_fits(uri, contract, what)
-        except model_io.IncompatibleModel as problem:
-            self.notes.append(str(problem))
-            return None
-        predicted = model_io.load_model(uri).predict(self.holdout[contract.feature_names])
-        return mae(self.holdout[contract.target.name], predicted)
+DRY_RUN = "PROMOTION_DRY_RUN"
 
 
 def main() -> None:
     paths = stage_paths("trained", "holdout", "champion", "decision")
-    promotion = load_params().promotion
+    params = load_params()
     configure_tracking(USE_CASE.experiment)
-    registry = Registry(USE_CASE.name)
+    holdout = read_table(paths.holdout)
     run = json.loads((paths.trained / "run.json").read_text())
-    candidate_dir = paths.trained / "model"
-    score = Scorer(read_table(paths.holdout))
-
-    new_mae = score(str(candidate_dir), "the trained model")
-    if new_mae is None:
-        raise model_io.IncompatibleModel(score.notes[-1])
-    champion = champion_uri(paths.champion, registry, uses_server())
-    old_mae = score(*champion) if champion else None
-    same_model = champion is not None and _run_of(champion[0], registry) == run["run_id"]
-    promoted = same_model or old_mae is None or new_mae < old_mae * (1 - promotion.min_improvement)
-
-    version = None
-    if Path.cwd().resolve() != project_root() and not promotion.register_queued:
-        score.notes.append("a queued experiment: nothing registered (promotion.register_queued)")
-    elif not registry.has_run(run["run_id"]):
-        score.notes.append(f"run {run['run_id']} is not in this MLflow store: nothing registered")
+    if os.environ.get(DRY_RUN) == "1":
+        why_not = f"a dry run ({DRY_RUN}=1): the gate's verdict, nothing registered"
+    elif Path.cwd().resolve() != project_root() and not params.promotion.register_queued:
+        why_not = "a queued experiment: nothing registered (promotion.register_queued)"
     else:
-        version = registry.register(run["model_uri"], run["run_id"])
-        registry.tag(version, "holdout_mae", f"{new_mae:.4f}")
-        _move_aliases(registry, version, new_mae, promoted, old_mae, score)
+        why_not = None
 
-    if promoted:
-        name, run_id = USE_CASE.name, run["run_id"]
-        record = ChampionRecord.of(
-            str(candidate_dir), name, version or UNREGISTERED, run_id, new_mae
-        )
-        install_champion(candidate_dir, paths.champion, record)
-    elif champion and uses_server():  # the commit carries the champion it was compared with
-        registry.fetch(registry.alias(CHAMPION), paths.champion)
+    def gate(name: str, rows: pd.DataFrame) -> Gate:
+        return Gate(Registry(name), USE_CASE.contract, rows, params.promotion, why_not, uses_server())
 
-    decision = {
-        "model_name": USE_CASE.name,
-        "candidate": {"run_id": run["run_id"], "version": version, "holdout_mae": new_mae},
-        "champion_before": {"model": champion[1], "holdout_mae": old_mae} if champion else None,
-        "promoted": promoted,
-        "notes": score.notes,
-    }
+    overall = gate(USE_CASE.name, holdout)(
+        Candidate(paths.trained / "model", run["run_id"], run["model_uri"]),
+        paths.champion,
+        keep=(segments.FOLDER,),
+    )
+    decision = overall.as_dict()
+    champions = paths.champion / segments.FOLDER
+    if params.segment.per_segment:
+        decision["segments"] = _segment_gates(paths, run, holdout, gate)
+    else:  # one model for every row: the set is the global champion alone
+        shutil.rmtree(champions, ignore_errors=True)
     paths.decision.write_text(json.dumps(decision, indent=2) + "\n")
-    verdict = "the champion" if promoted else "not the champion"
-    print(f"{USE_CASE.name} {version or '(unregistered)'}: {verdict} (holdout MAE {new_mae:.3f})")
-    for note in score.notes:
+    _report(decision)
+
+
+def _segment_gates(paths, run, holdout: pd.DataFrame, gate) -> dict[str, dict]:
+    """Each segment's gate; its champion serves it where it beats the global champion."""
+    by, contract = USE_CASE.segment, USE_CASE.contract
+    global_model = model_io.load_model(str(paths.champion))
+    predicted = global_model.predict(holdout[contract.feature_names])
+    global_predicted = pd.Series(predicted, holdout.index)
+    decisions = {}
+    for value, model_uri in run["segments"].items():
+        rows = holdout[holdout[by] == value]
+        if rows.empty:
+            continue  # no holdout rows to judge it on: it stays unregistered
+        folder = segments.key(value)
+        candidate = Candidate(paths.trained / segments.FOLDER / folder, run["run_id"], model_uri)
+        champion_dir = paths.champion / segments.FOLDER / folder
+        name = segments.registered_name(USE_CASE.name, value)
+        decision = gate(name, rows)(candidate, champion_dir).as_dict()
+        global_mae = mae(rows[contract.target.name], global_predicted[rows.index])
+        serves = decision["champion_mae"] < global_mae
+        if (record := ChampionRecord.read(champion_dir)) is not None:
+            replace(record, serves=serves).write(champion_dir)
+        decisions[value] = decision | {"global_champion_mae": global_mae, "serves": serves}
+    return decisions
+
+
+def _report(decision: dict) -> None:
+    def line(d: dict) -> str:
+        candidate = d["candidate"]
+        verdict = "the champion" if d["promoted"] else "not the champion"
+        version = candidate["version"] or "(unregistered)"
+        figure = f"holdout MAE {candidate['holdout_mae']:.3f}"
+        return f"{d['model_name']} {version}: {verdict} ({figure})"
+
+    print(line(decision))
+    for value, d in decision.get("segments", {}).items():
+        serving = "serves" if d["serves"] else "the global champion serves"
+        print(f"  {line(d)}; {value}: {serving}")
+    for note in decision["notes"]:
         print(f"  note: {note}")
-
-
-def _run_of(uri: str, registry: Registry) -> str | None:
-    if uri.startswith("models:/"):
-        return registry.resolve(uri).run_id
-    record = ChampionRecord.read(Path(uri))
-    return record.run_id if record else None
-
-
-def _move_aliases(registry, version, new_mae, promoted, old_mae, score) -> None:
-    """`champion` to the winner; `challenger` to the best model that did not win."""
-    losers: dict[str, float] = {}
-    if promoted:
-        dethroned = registry.alias(CHAMPION)
-        registry.set_alias(CHAMPION, version)
-        if dethroned and str(dethroned.version) != version and old_mae is not None:
-            losers[str(dethroned.version)] = old_mae
-    else:
-        losers[version] = new_mae
-    challenger = registry.alias(CHALLENGER)
-    current = str(challenger.version) if challenger else None
-    if current and current not in losers and current != version:
-        what = f"the challenger, version {current}"
-        if (challenger_mae := score(registry.uri(current), what)) is not None:
-            losers[current] = challenger_mae
-    if losers:
-        registry.set_alias(CHALLENGER, min(losers, key=losers.__getitem__))
-    elif current == version:
-        registry.drop_alias(CHALLENGER)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
-"""Stage `train`: fit the configured model and record it, with its provenance, in MLflow."""
+"""Stage `train`: fit the configured model, and one per segment if asked, and record them in MLflow.
+
+With `segment.per_segment`, the segments' models are fitted in parallel on Dask
+(core/fanout.py): local worker processes, or the cluster DASK_SCHEDULER_ADDRESS names.
+"""
 
 import json
 
 import mlflow
 import pandas as pd
 
-from ..core import model_io
-from ..core.modeling import build_model, regression_metrics
+from ..core import model_io, segments
+from ..core.fanout import fan_out
+from ..core.modeling import fit_model, regression_metrics
 from ..core.params import PARAMS_FILE, load_params
 from ..core.problems import report_problems
 from ..core.tracking import configure_tracking, provenance
@@ -21,23 +26,40 @@ def main() -> None:
     contract = USE_CASE.contract
     table = read_table(paths.train)
     features, target = table[contract.feature_names], table[contract.target.name]
+    settings = {"contract": contract, "model": params.model, "log_target": params.train.log_target}
+    model = fit_model(table, **settings)
+    tables, by_segment = {}, {}
+    if params.segment.per_segment:
+        tables = segments.groups(table, USE_CASE.segment, params.segment.min_rows)
+        fitted = fan_out(fit_model, list(tables.values()), **settings)
+        by_segment = dict(zip(tables, fitted, strict=True))
 
-    model = build_model(contract, params.model, log_target=params.train.log_target)
-    model.fit(features, target)
-    trusted = model_io.trusted_types(model, params.model.library, params.train.trusted_types)
+    def trusted(fitted) -> list[str]:
+        return model_io.trusted_types(fitted, params.model.library, params.train.trusted_types)
 
     configure_tracking(USE_CASE.experiment)
     tags = provenance(paths.train)
     with mlflow.start_run(run_name=tags["dvc.experiment"] or None, tags=tags) as run:
-        read = {"model": params.model.model_dump(by_alias=True), "train": params.train.model_dump()}
+        read = {
+            "model": params.model.model_dump(by_alias=True),
+            "train": params.train.model_dump(),
+            "segment": params.segment.model_dump(),
+        }
         mlflow.log_params(pd.json_normalize(read, sep=".").iloc[0].to_dict())
         mlflow.log_artifact(str(PARAMS_FILE), "config")
         fitted = model.predict(features)
         mlflow.log_metrics({f"train_{k}": v for k, v in regression_metrics(target, fitted).items()})
-        model_uri = model_io.log_model(model, features, trusted, tags)
+        model_uri = model_io.log_model(model, features, trusted(model), tags)
+        uris = {}
+        for value, segment_model in by_segment.items():
+            folder = f"{segments.FOLDER}/{segments.key(value)}"
+            sample, trust = tables[value][contract.feature_names], trusted(segment_model)
+            model_io.save_model(segment_model, paths.trained / folder, trust, tags, sample)
+            mlflow.log_artifacts(str(paths.trained / folder), folder)
+            uris[value] = f"runs:/{run.info.run_id}/{folder}"
     # The same bytes as the logged model, as a DVC-tracked output: a clone pulls it.
     model_io.download(model_uri, paths.trained / "model")
-    record = {"run_id": run.info.run_id, "model_uri": model_uri}
+    record = {"run_id": run.info.run_id, "model_uri": model_uri, "segments": uris}
     (paths.trained / "run.json").write_text(json.dumps(record, indent=2) + "\n")
 
 

@@ -1,0 +1,137 @@
+"""The promotion gate: a trained model replaces the champion of record only if it wins.
+
+It must beat the champion's holdout MAE by `promotion.min_improvement`, both scored
+on the same holdout, so the comparison stays fair when the data changed. A champion
+that no longer fits the contract (trained on another branch) cannot be scored and
+gives up its place. Registration is idempotent: a model restored from DVC's run
+cache keeps the version it has. `challenger` goes to the best model that did not win.
+"""
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import model_io
+from .contract import Contract
+from .modeling import mae
+from .params import PromotionParams
+from .registry import (
+    CHALLENGER,
+    CHAMPION,
+    UNREGISTERED,
+    ChampionRecord,
+    Registry,
+    champion_uri,
+    install_champion,
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    model_dir: Path  # the trained model's files
+    run_id: str
+    model_uri: str  # what the registry registers: a logged model or a run's artifact
+
+
+@dataclass
+class Decision:
+    model_name: str
+    candidate: dict
+    champion_before: dict | None
+    promoted: bool
+    champion_mae: float  # the champion's after the gate, on this holdout
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Gate:
+    registry: Registry
+    contract: Contract
+    holdout: pd.DataFrame
+    promotion: PromotionParams
+    may_register: str | None  # None, or why this run registers nothing
+    server: bool  # the champion of record is the server's (else the champion directory's)
+    notes: list[str] = field(default_factory=list)
+
+    def score(self, uri: str, what: str) -> float | None:
+        try:
+            model_io.check_fits(uri, self.contract, what)
+        except model_io.IncompatibleModel as problem:
+            self.notes.append(str(problem))
+            return None
+        predicted = model_io.load_model(uri).predict(self.holdout[self.contract.feature_names])
+        return mae(self.holdout[self.contract.target.name], predicted)
+
+    def __call__(self, candidate: Candidate, champion_dir: Path, keep=()) -> Decision:
+        """Apply the gate; `champion_dir` ends up holding the champion (`keep`: its sub-folders
+        that are not part of the model and stay)."""
+        new_mae = self.score(str(candidate.model_dir), f"the trained model ({self.registry.name})")
+        if new_mae is None:
+            raise model_io.IncompatibleModel(self.notes[-1])
+        champion = champion_uri(champion_dir, self.registry, self.server)
+        old_mae = self.score(*champion) if champion else None
+        same = champion is not None and self._run_of(champion[0]) == candidate.run_id
+        wins = old_mae is None or new_mae < old_mae * (1 - self.promotion.min_improvement)
+        promoted = same or wins
+
+        version = None
+        if self.may_register is not None:
+            self.notes.append(self.may_register)
+        elif not self.registry.has_run(candidate.run_id):
+            missing = f"run {candidate.run_id} is not in this MLflow store: nothing registered"
+            self.notes.append(missing)
+        else:
+            version = self.registry.register(candidate.model_uri, candidate.run_id)
+            self.registry.tag(version, "holdout_mae", f"{new_mae:.4f}")
+            self._move_aliases(version, new_mae, promoted, old_mae)
+
+        if promoted and (version or not same):  # else the same model keeps its record
+            record = ChampionRecord.of(
+                str(candidate.model_dir),
+                self.registry.name,
+                version or UNREGISTERED,
+                candidate.run_id,
+                new_mae,
+            )
+            install_champion(candidate.model_dir, champion_dir, record, keep)
+        elif champion and self.server:  # the commit carries the champion it was compared with
+            self.registry.fetch(self.registry.alias(CHAMPION), champion_dir, keep)
+        return Decision(
+            model_name=self.registry.name,
+            candidate={"run_id": candidate.run_id, "version": version, "holdout_mae": new_mae},
+            champion_before={"model": champion[1], "holdout_mae": old_mae} if champion else None,
+            promoted=promoted,
+            champion_mae=new_mae if promoted or old_mae is None else old_mae,
+            notes=self.notes,
+        )
+
+    def _run_of(self, uri: str) -> str | None:
+        if uri.startswith("models:/"):
+            return self.registry.resolve(uri).run_id
+        record = ChampionRecord.read(Path(uri))
+        return record.run_id if record else None
+
+    def _move_aliases(self, version: str, new_mae: float, promoted: bool, old_mae) -> None:
+        """`champion` to the winner; `challenger` to the best model that did not win."""
+        registry, losers = self.registry, {}
+        if promoted:
+            dethroned = registry.alias(CHAMPION)
+            registry.set_alias(CHAMPION, version)
+            if dethroned and str(dethroned.version) != version and old_mae is not None:
+                losers[str(dethroned.version)] = old_mae
+        else:
+            losers[version] = new_mae
+        challenger = registry.alias(CHALLENGER)
+        current = str(challenger.version) if challenger else None
+        if current and current not in losers and current != version:
+            what = f"the challenger, {registry.name} version {current}"
+            if (challenger_mae := self.score(registry.uri(current), what)) is not None:
+                losers[current] = challenger_mae
+        if losers:
+            registry.set_alias(CHALLENGER, min(losers, key=losers.__getitem__))
+        elif current == version:
+            registry.drop_alias(CHALLENGER)
