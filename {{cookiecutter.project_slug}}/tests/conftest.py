@@ -1,5 +1,7 @@
 """Fixtures built from the contract alone: adding a feature needs no test edits."""
 
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -36,3 +38,24 @@ def model_dir(orders: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) ->
     record = ChampionRecord.of(str(path), USE_CASE.name, "7", "run-1", 1.5)
     record.write(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def model_set(model_dir: Path, orders: pd.DataFrame, tmp_path_factory) -> tuple[Path, str]:
+    """The champion of `model_dir` with a segment's own model that serves (and one that
+    does not), as `register` leaves models/champion/ with segment=per_city."""
+    path = tmp_path_factory.mktemp("set") / "champion"
+    shutil.copytree(model_dir, path)
+    segment = USE_CASE.segment
+    values = next(f for f in CONTRACT.features if f.name == segment).categories
+    for value, serves in zip(values[:2], (True, False), strict=True):
+        rows = orders[orders[segment] == value]
+        model = build_model(CONTRACT, SMALL_MODEL.model_copy(update={"max_iter": 10}))
+        model.fit(rows[CONTRACT.feature_names], rows[CONTRACT.target.name])
+        folder = path / "segments" / value
+        features = rows[CONTRACT.feature_names]
+        model_io.save_model(model, folder, model_io.trusted_types(model, "sklearn"), {}, features)
+        name = f"{USE_CASE.name}-{value}"
+        record = ChampionRecord.of(str(folder), name, "2", "run-2", 1.0)
+        replace(record, serves=serves, segment=value).write(folder)
+    return path, values[0]

@@ -34,6 +34,7 @@ class ChampionRecord:
     data_md5: str
     experiment: str
     serves: bool = True  # False: a segment's champion the global model beats on its rows
+    segment: str | None = None  # the segment value a segment's champion is for
 
     @classmethod
     def of(cls, uri: str, name: str, version: str, run_id: str, holdout_mae: float | None):

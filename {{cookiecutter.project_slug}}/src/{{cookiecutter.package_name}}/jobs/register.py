@@ -44,7 +44,9 @@ def main() -> None:
         why_not = None
 
     def gate(name: str, rows: pd.DataFrame) -> Gate:
-        return Gate(Registry(name), USE_CASE.contract, rows, params.promotion, why_not, uses_server())
+        return Gate(
+            Registry(name), USE_CASE.contract, rows, params.promotion, why_not, uses_server()
+        )
 
     overall = gate(USE_CASE.name, holdout)(
         Candidate(paths.trained / "model", run["run_id"], run["model_uri"]),
@@ -80,7 +82,7 @@ def _segment_gates(paths, run, holdout: pd.DataFrame, gate) -> dict[str, dict]:
         global_mae = mae(rows[contract.target.name], global_predicted[rows.index])
         serves = decision["champion_mae"] < global_mae
         if (record := ChampionRecord.read(champion_dir)) is not None:
-            replace(record, serves=serves).write(champion_dir)
+            replace(record, serves=serves, segment=value).write(champion_dir)
         decisions[value] = decision | {"global_champion_mae": global_mae, "serves": serves}
     return decisions
 
