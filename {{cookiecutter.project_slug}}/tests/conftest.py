@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.core import model_io
+from {{ cookiecutter.package_name }}.core.champion import ChampionRecord
 from {{ cookiecutter.package_name }}.core.modeling import build_model
 from {{ cookiecutter.package_name }}.core.params import ModelParams
-from {{ cookiecutter.package_name }}.core.registry import ChampionRecord
 from {{ cookiecutter.package_name }}.usecase import USE_CASE
 
 PROJECT = Path(__file__).resolve().parents[1]

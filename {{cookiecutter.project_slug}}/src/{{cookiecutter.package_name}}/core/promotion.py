@@ -13,18 +13,11 @@ from pathlib import Path
 import pandas as pd
 
 from . import model_io
+from .champion import UNREGISTERED, ChampionRecord, install_champion
 from .contract import Contract
 from .modeling import mae
 from .params import PromotionParams
-from .registry import (
-    CHALLENGER,
-    CHAMPION,
-    UNREGISTERED,
-    ChampionRecord,
-    Registry,
-    champion_uri,
-    install_champion,
-)
+from .registry import CHALLENGER, CHAMPION, Registry, champion_uri
 
 
 @dataclass(frozen=True)

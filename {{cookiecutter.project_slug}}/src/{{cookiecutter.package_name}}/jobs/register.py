@@ -17,11 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..core import model_io, segments
+from ..core.champion import ChampionRecord
 from ..core.modeling import mae
 from ..core.params import load_params
 from ..core.problems import report_problems
 from ..core.promotion import Candidate, Gate
-from ..core.registry import ChampionRecord, Registry
+from ..core.registry import Registry
 from ..core.tracking import configure_tracking, project_root, uses_server
 from ..io.tables import read_table
 from ..usecase import USE_CASE

@@ -12,13 +12,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mlflow.exceptions import MlflowException
-
 from ..core import model_io, segments
+from ..core.champion import ChampionRecord
 from ..core.contract import Contract
 from ..core.problems import Problem
-from ..core.registry import ChampionRecord, Registry
-from ..core.tracking import embedded_store
 
 CHAMPION_DIR = "models/champion"
 
@@ -76,6 +73,16 @@ def load_served_set(uri: str, contract: Contract) -> ServedSet:
 
 
 def _registered(uri: str) -> ChampionRecord:
+    try:  # the registry's client: not in the serving image, which serves its own model
+        from mlflow.exceptions import MlflowException
+
+        from ..core.registry import Registry
+        from ..core.tracking import embedded_store
+    except ImportError:
+        raise ModelUnavailable(
+            f"MODEL_URI={uri} needs MLflow, which this image does not carry: it serves the "
+            "model built into it (MODEL_URI=/app/model), or the project's environment can."
+        ) from None
     embedded_store()
     name = uri.removeprefix("models:/").split("@")[0].split("/")[0]
     registry = Registry(name)
