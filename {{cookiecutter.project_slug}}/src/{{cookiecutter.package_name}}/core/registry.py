@@ -9,7 +9,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import mlflow
@@ -20,6 +20,7 @@ from . import model_io
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 RECORD = "champion.json"
+BASELINE = "baseline"  # the model version's tag that holds ChampionRecord.baseline, as JSON
 UNREGISTERED = "unregistered"
 
 
@@ -34,6 +35,7 @@ class ChampionRecord:
     data_md5: str
     experiment: str
     serves: bool = True  # False: a segment's champion the global model beats on its rows
+    baseline: dict = field(default_factory=dict)  # at promotion: core/reference.py's baseline
 
     @classmethod
     def of(cls, uri: str, name: str, version: str, run_id: str, holdout_mae: float | None):
@@ -125,9 +127,10 @@ class Registry:
     def describe(self, version: ModelVersion) -> ChampionRecord:
         mae = version.tags.get("holdout_mae")
         number = str(version.version)  # an int in some stores, a str in others
-        return ChampionRecord.of(
+        record = ChampionRecord.of(
             self.uri(number), self.name, number, version.run_id, None if mae is None else float(mae)
         )
+        return replace(record, baseline=json.loads(version.tags.get(BASELINE, "{}")))
 
     def resolve(self, reference: str) -> ModelVersion:
         """The version `models:/name@alias` or `models:/name/version` points to."""

@@ -44,7 +44,15 @@ def main() -> None:
         why_not = None
 
     def gate(name: str, rows: pd.DataFrame) -> Gate:
-        return Gate(Registry(name), USE_CASE.contract, rows, params.promotion, why_not, uses_server())
+        return Gate(
+            Registry(name),
+            USE_CASE.contract,
+            rows,
+            params.promotion,
+            why_not,
+            uses_server(),
+            USE_CASE.segment,
+        )
 
     overall = gate(USE_CASE.name, holdout)(
         Candidate(paths.trained / "model", run["run_id"], run["model_uri"]),
