@@ -8,6 +8,7 @@ per request, and concurrent requests share model calls (batching.py).
 Everything else, and the OpenAPI docs of /predict, is plain FastAPI.
 """
 
+import asyncio
 import logging
 import os
 import time
@@ -23,6 +24,7 @@ from pydantic_core import to_json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..core.contract import UseCase
+from ..monitoring.live import PredictionMonitor
 from ..usecase import USE_CASE
 from .batching import MicroBatcher, Rows
 from .model import default_model_uri, load_served_model
@@ -48,8 +50,9 @@ def create_app(model_uri: str | None = None, use_case: UseCase = USE_CASE) -> AS
     BATCH_MAX_ORDERS and BATCH_MAX_WAIT_MS tune the micro-batching.
     """
     contract = use_case.contract
-    one_order = TypeAdapter(contract.request_model)
-    orders_list = Annotated[list[contract.request_model], Field(min_length=1, max_length=MAX_BATCH)]
+    order = contract.keyed_request_model  # the features, and the caller's key (logged)
+    one_order = TypeAdapter(order)
+    orders_list = Annotated[list[order], Field(min_length=1, max_length=MAX_BATCH)]
     many_orders = TypeAdapter(orders_list)
     served: dict[str, Any] = {"problem": LOADING}
 
@@ -69,6 +72,7 @@ def create_app(model_uri: str | None = None, use_case: UseCase = USE_CASE) -> AS
             model = load_served_model(uri, contract)
             served["predict"] = lean_predictor(model.predictor, contract)
             await served["batcher"].predict([dict(contract.example)])  # a real prediction
+            served["monitor"] = PredictionMonitor.start(use_case, model.record, uri)
         except Exception as error:
             served["problem"] = str(error)
             log.error("not ready: %s", error)
@@ -79,6 +83,8 @@ def create_app(model_uri: str | None = None, use_case: UseCase = USE_CASE) -> AS
             log.info("serving %s version %s (%s)", record.model_name, record.model_version, uri)
         yield
         await served.pop("batcher").close()
+        if "monitor" in served:  # what is still queued reaches the prediction log
+            await asyncio.to_thread(served.pop("monitor").close)
         served.clear()
 
     async def answer(body: bytes) -> tuple[int, bytes]:
@@ -92,12 +98,14 @@ def create_app(model_uri: str | None = None, use_case: UseCase = USE_CASE) -> AS
                 orders = [one_order.validate_json(body)]
         except ValidationError as error:
             return 422, _field_errors(error)
+        rows = [order.model_dump() for order in orders]
         try:
-            minutes = await served["batcher"].predict([order.model_dump() for order in orders])
+            minutes = await served["batcher"].predict(rows)
         except Exception:
             log.exception("prediction failed")
             return 500, to_json({"detail": "prediction failed; see the service's log"})
         PREDICTIONS.inc(len(orders))
+        served["monitor"].record(rows, minutes)
         version = served["model"].record.model_version
         return 200, to_json({contract.target.name: minutes, "model_version": version})
 
