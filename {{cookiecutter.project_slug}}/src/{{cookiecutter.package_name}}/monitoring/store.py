@@ -123,15 +123,15 @@ class FolderStore:
         self.writer = f"{socket.gethostname()}-{os.getpid()}"  # one file per process and hour
 
     def write(self, entries: Sequence[Entry]) -> None:
-        by_hour: dict[Path, list[bytes]] = {}
-        for record in _records(self.contract, entries):
-            moment = record["time"].astimezone(UTC)
-            folder = self.root / "predictions" / f"date={moment:%Y-%m-%d}" / f"hour={moment:%H}"
-            by_hour.setdefault(folder, []).append(to_json(record))
-        for folder, lines in by_hour.items():
+        by_hour: dict[str, list[Entry]] = {}
+        for entry in entries:  # times are UTC: "2026-03-02T14" names the hour
+            by_hour.setdefault(entry.time.isoformat()[:13], []).append(entry)
+        for hour, logged in by_hour.items():
+            folder = self.root / "predictions" / f"date={hour[:10]}" / f"hour={hour[11:]}"
             folder.mkdir(parents=True, exist_ok=True)
+            lines = b"\n".join(map(to_json, _records(self.contract, logged)))
             with (folder / f"{self.writer}.jsonl").open("ab") as out:
-                out.write(b"\n".join(lines) + b"\n")
+                out.write(lines + b"\n")
 
     def predictions(self, since: datetime, until: datetime) -> pd.DataFrame:
         records, hour = [], since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
