@@ -240,7 +240,7 @@ class PostgresStore:
             f'INSERT INTO outcomes ("{key}", "{target}") VALUES (%s, %s) ON CONFLICT ("{key}") '
             f'DO UPDATE SET "{target}" = EXCLUDED."{target}", recorded = now()'
         )
-        rows = list(outcomes[[key, target]].itertuples(index=False, name=None))
+        rows = list(zip(outcomes[key].tolist(), outcomes[target].tolist(), strict=True))
         with self.connection().transaction(), self.connection().cursor() as cursor:
             cursor.executemany(upsert, rows)  # all of them, or none
 
