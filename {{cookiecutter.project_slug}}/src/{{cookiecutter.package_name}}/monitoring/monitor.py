@@ -6,8 +6,9 @@
 1. The window (conf/monitor/) of the store PREDICTION_LOG names, with the outcomes
    reported so far (outcomes.py).
 2. The served model (MODEL_URI; else the champion of record: with MLFLOW_TRACKING_URI,
-   the server's @champion, else this commit's models/champion/) and its reference: the training split it was fitted on, found by the DVC hash its
-   record carries (training_data.py), with the model's predictions on it.
+   the server's @champion, else this commit's models/champion/) and its reference: the
+   training split it was fitted on, found by the DVC hash its record carries
+   (training_data.py), with the model's predictions on it.
 3. Evidently's checks, each a test with conf/monitor/'s threshold: the drift of every
    feature and of the prediction, overall and within every segment (city) with enough
    rows; inputs outside the training ranges; where outcomes are known, the live MAE,
