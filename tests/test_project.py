@@ -152,11 +152,11 @@ def test_an_experiment_is_registered_once_and_never_drifts_unnoticed(trained: Pa
 
 def test_queued_sweep_runs_each_variant_and_registers_none(trained: Path) -> None:
     before = ask_registry(trained, VERSIONS)
-    queued = run(f"{DVC} exp run --queue -S 'model=ridge,random_forest'", trained).stdout
+    queued = run(f"{DVC} exp run --queue -S 'model=ridge,lightgbm'", trained).stdout
     assert queued.count("Queued experiment") == 2
     run(f"{DVC} exp run --run-all", trained)
     shown = run(f"{DVC} exp show --csv", trained).stdout
-    assert "sklearn.linear_model.Ridge" in shown and "RandomForestRegressor" in shown
+    assert "sklearn.linear_model.Ridge" in shown and "lightgbm.LGBMRegressor" in shown
     assert shown.count("Success") == 2
     # The trials' runs land in the project's store; no trial registers a version.
     runs = "len(mlflow.search_runs(experiment_names=['eta-predictor']))"

@@ -1,12 +1,19 @@
-"""Micro-batching: concurrent requests share model calls and get their own answers."""
+"""Micro-batching and the lean predict: shared model calls, bounded queues, the same answers."""
 
 import asyncio
+import time
 
-from {{ cookiecutter.package_name }}.serving.batching import MicroBatcher
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }}.core import model_io
+from {{ cookiecutter.package_name }}.core.modeling import build_model
+from {{ cookiecutter.package_name }}.core.params import ModelParams
+from {{ cookiecutter.package_name }}.serving.batching import MicroBatcher, Overloaded
 from {{ cookiecutter.package_name }}.serving.model import load_served_model
-from {{ cookiecutter.package_name }}.serving.predictor import lean_predictor
+from {{ cookiecutter.package_name }}.serving.predictor import TOLERANCE, lean_predictor
 
-from .conftest import CONTRACT
+from .conftest import CONTRACT, PROJECT
 
 
 async def predict_concurrently(batcher: MicroBatcher, requests: list[list[dict]]) -> list:
@@ -16,8 +23,12 @@ async def predict_concurrently(batcher: MicroBatcher, requests: list[list[dict]]
         await batcher.close()
 
 
+def served_predict(model_dir):
+    return lean_predictor(load_served_model(str(model_dir), CONTRACT).predictor, CONTRACT).predict
+
+
 def test_concurrent_requests_are_batched_and_answered_as_if_alone(model_dir, orders) -> None:
-    predict = lean_predictor(load_served_model(str(model_dir), CONTRACT).predictor, CONTRACT)
+    predict = served_predict(model_dir)
     calls: list[int] = []
 
     def counted(rows):
@@ -26,7 +37,7 @@ def test_concurrent_requests_are_batched_and_answered_as_if_alone(model_dir, ord
 
     rows = orders[CONTRACT.feature_names].head(120).to_dict(orient="records")
     requests = [[row] for row in rows[:100]] + [rows[100:120]]  # 100 single orders, one list
-    batcher = MicroBatcher(counted, max_batch=32, max_wait_s=0.002)
+    batcher = MicroBatcher(counted, max_batch=32, max_wait_s=0.002, max_queued=1000)
     answers = asyncio.run(predict_concurrently(batcher, requests))
     alone = [predict(request).tolist() for request in requests]
     assert answers == alone
@@ -34,9 +45,9 @@ def test_concurrent_requests_are_batched_and_answered_as_if_alone(model_dir, ord
 
 
 def test_a_request_larger_than_a_batch_still_goes_through(model_dir, orders) -> None:
-    predict = lean_predictor(load_served_model(str(model_dir), CONTRACT).predictor, CONTRACT)
+    predict = served_predict(model_dir)
     rows = orders[CONTRACT.feature_names].head(50).to_dict(orient="records")
-    batcher = MicroBatcher(lambda r: predict(r).tolist(), max_batch=8, max_wait_s=0.001)
+    batcher = MicroBatcher(lambda r: predict(r).tolist(), 8, max_wait_s=0.001, max_queued=50)
     [answer] = asyncio.run(predict_concurrently(batcher, [rows]))
     assert answer == predict(rows).tolist()
 
@@ -45,7 +56,7 @@ def test_a_failing_model_call_fails_every_request_in_it() -> None:
     def broken(rows):
         raise ValueError("model exploded")
 
-    batcher = MicroBatcher(broken, max_batch=16, max_wait_s=0.001)
+    batcher = MicroBatcher(broken, max_batch=16, max_wait_s=0.001, max_queued=100)
 
     async def scenario() -> list:
         try:
@@ -59,13 +70,96 @@ def test_a_failing_model_call_fails_every_request_in_it() -> None:
     assert all(isinstance(error, ValueError) for error in errors)
 
 
+def test_orders_beyond_the_bound_are_refused_at_once() -> None:
+    """Up to `max_queued` orders wait for the model; a request that would exceed it is refused."""
+
+    async def scenario() -> list:
+        batcher = MicroBatcher(lambda rows: [1.0] * len(rows), 4, max_wait_s=0, max_queued=10)
+        try:  # the requests queue up together: the model is called only once they are all in
+            return await asyncio.gather(
+                *(batcher.predict([{}] * 4) for _ in range(4)), return_exceptions=True
+            )
+        finally:
+            await batcher.close()
+
+    answers = asyncio.run(scenario())
+    assert answers[:2] == [[1.0] * 4] * 2  # 8 orders waited
+    assert all(isinstance(answer, Overloaded) for answer in answers[2:])  # 12 would exceed 10
+
+
+def test_a_full_queue_says_so_before_a_request_is_read() -> None:
+    async def scenario() -> list[bool]:
+        batcher = MicroBatcher(lambda rows: [1.0] * len(rows), 4, max_wait_s=0, max_queued=8)
+        seen = [batcher.overloaded]
+        waiting = [asyncio.create_task(batcher.predict([{}] * 4)) for _ in range(2)]
+        await asyncio.sleep(0)  # both are queued; the model has not been called yet
+        seen.append(batcher.overloaded)
+        await asyncio.gather(*waiting)
+        seen.append(batcher.overloaded)
+        await batcher.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [False, True, False]
+
+
+def test_a_slow_model_call_leaves_the_event_loop_free() -> None:
+    def slow(rows):
+        time.sleep(0.3)  # holds its thread, as a model call does
+        return [2.0] * len(rows)
+
+    async def scenario() -> tuple[list, float]:
+        batcher = MicroBatcher(slow, 8, max_wait_s=0.001, max_queued=100, in_thread=True)
+        try:
+            prediction = asyncio.create_task(batcher.predict([{}]))
+            await asyncio.sleep(0.05)  # the call is under way
+            start = time.perf_counter()
+            await asyncio.sleep(0.01)  # what a health check needs: the loop
+            waited = time.perf_counter() - start
+            return await prediction, waited
+        finally:
+            await batcher.close()
+
+    answer, waited = asyncio.run(scenario())
+    assert answer == [2.0] and waited < 0.15
+
+
 def test_lean_predict_equals_the_pipeline(model_dir, orders) -> None:
     model = load_served_model(str(model_dir), CONTRACT).predictor
     lean = lean_predictor(model, CONTRACT)
-    assert lean.__name__ == "predict"  # the lean path was taken, not the fallback
+    assert lean.lean  # the lean path was taken, not the fallback
     rows = orders[CONTRACT.feature_names].to_dict(orient="records")
-    assert lean(rows).tolist() == model.predict(CONTRACT.frame(rows)).tolist()
-    assert lean(rows).tolist() == model.predict(orders[CONTRACT.feature_names]).tolist()
+    assert lean.predict(rows).tolist() == model.predict(CONTRACT.frame(rows)).tolist()
+    assert lean.predict(rows).tolist() == model.predict(orders[CONTRACT.feature_names]).tolist()
+
+
+MODEL_CONFIGS = sorted((PROJECT / "conf" / "model").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("log_target", [False, True])
+@pytest.mark.parametrize("config", MODEL_CONFIGS, ids=lambda path: path.stem)
+def test_every_model_config_is_served_on_one_thread_through_the_lean_path(
+    config, log_target, orders
+) -> None:
+    params = ModelParams.model_validate(yaml.safe_load(config.read_text()))
+    model = build_model(CONTRACT, params, log_target)
+    model.fit(orders[CONTRACT.feature_names], orders[CONTRACT.target.name])
+    served = model_io.single_threaded(model)
+    threads = {k: v for k, v in served.get_params(deep=True).items() if k.endswith("n_jobs")}
+    assert set(threads.values()) <= {1}
+    lean = lean_predictor(served, CONTRACT)
+    rows = orders[CONTRACT.feature_names].to_dict(orient="records")
+    assert lean.lean
+    assert lean.predict(rows) == pytest.approx(served.predict(CONTRACT.frame(rows)), abs=TOLERANCE)
+
+
+def test_a_model_that_sums_in_parallel_takes_the_lean_path_too(orders) -> None:
+    """The shipped random forest asks for every core (n_jobs: -1): its sums differ in the
+    last bits from one call to the next, within the tolerance."""
+    config = yaml.safe_load((PROJECT / "conf" / "model" / "random_forest.yaml").read_text())
+    assert config["n_jobs"] == -1
+    model = build_model(CONTRACT, ModelParams.model_validate(config))
+    model.fit(orders[CONTRACT.feature_names], orders[CONTRACT.target.name])
+    assert lean_predictor(model, CONTRACT).lean
 
 
 def test_any_other_model_is_served_through_its_own_predict() -> None:
@@ -73,6 +167,6 @@ def test_any_other_model_is_served_through_its_own_predict() -> None:
         def predict(self, frame):
             return frame[CONTRACT.feature_names[0]].to_numpy() * 0 + 7.0
 
-    predict = lean_predictor(Constant(), CONTRACT)
-    assert predict.__name__ == "through_pipeline"
-    assert predict([CONTRACT.example, CONTRACT.example]).tolist() == [7.0, 7.0]
+    predictor = lean_predictor(Constant(), CONTRACT)
+    assert not predictor.lean
+    assert predictor.predict([CONTRACT.example, CONTRACT.example]).tolist() == [7.0, 7.0]

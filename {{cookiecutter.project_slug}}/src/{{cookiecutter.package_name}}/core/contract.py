@@ -8,12 +8,12 @@ drift apart. The project's own contract is in `usecase.py`.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from .problems import Problem
 
@@ -82,12 +82,21 @@ class Contract:
 
     @cached_property
     def request_model(self) -> type[BaseModel]:
-        """The pydantic model of one request row, as the serving API accepts it."""
-        model = create_model(
-            "Order",
-            __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [self.example]}),
-            **{feature.name: _field(feature) for feature in self.features},
+        """The pydantic model of one request row, as the serving API accepts it.
+
+        Strict, because a lax conversion is silent train/serve skew: a number must be a
+        JSON number (not `true`, not `"2"`), an integer a whole number (`2` or `2.0`, as
+        JSON Schema has it; not `2.5`), NaN and Infinity are refused, and so is any
+        field the contract does not name.
+        """
+        fields = {feature.name: _field(feature) for feature in self.features}
+        config = ConfigDict(
+            extra="forbid",
+            strict=True,
+            allow_inf_nan=False,
+            json_schema_extra={"examples": [dict(self.example)]},
         )
+        model = create_model("Order", __config__=config, **fields)
         model.__doc__ = "One row to predict, as the serving API accepts it."
         return model
 
@@ -186,7 +195,14 @@ def _field(feature: Feature) -> tuple[Any, Any]:
     if feature.is_categorical:
         return Literal[feature.categories], Field(description=feature.description)
     bounds = Field(ge=feature.minimum, le=feature.maximum, description=feature.description)
+    if feature.dtype is int:
+        return Annotated[int, BeforeValidator(_whole_number)], bounds
     return feature.dtype, bounds
+
+
+def _whole_number(value: Any) -> Any:
+    """2.0 is the integer 2 (JSON does not tell them apart); anything else is left to refuse."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _report(failures: pd.DataFrame, source: str, examples: int = 5) -> str:

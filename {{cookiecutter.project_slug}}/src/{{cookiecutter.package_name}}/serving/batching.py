@@ -7,32 +7,57 @@ within `max_wait_s` of the first one, are predicted in one call of at most
 company): a lone request is not held back for others that are not coming.
 A row's prediction does not depend on its neighbours: batched answers equal
 single ones (tests/test_batching.py checks it).
+
+At most `max_queued` orders wait: a request that would exceed it is refused at
+once (`Overloaded`), so overload becomes fast refusals, not growing latency.
+A model whose call is slow runs in a thread of its own (`in_thread`), so the
+event loop keeps answering health checks and reading requests meanwhile.
 """
 
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 Rows = Sequence[dict[str, Any]]
+Waiting = list[tuple[Rows, asyncio.Future[list[float]]]]
+
+
+class Overloaded(Exception):
+    """Too many orders are waiting: the caller should come back shortly."""
 
 
 class MicroBatcher:
     def __init__(
-        self, predict: Callable[[Rows], Sequence[float]], max_batch: int, max_wait_s: float
+        self,
+        predict: Callable[[Rows], Sequence[float]],
+        max_batch: int,
+        max_wait_s: float,
+        max_queued: int,
+        in_thread: bool = False,
     ) -> None:
         self._predict = predict
         self._max_batch = max_batch
         self._max_wait_s = max_wait_s
-        self._pending: list[tuple[Rows, asyncio.Future[list[float]]]] = []
+        self._max_queued = max_queued
+        self._thread = ThreadPoolExecutor(1, "model") if in_thread else None
+        self._pending: Waiting = []
         self._pending_rows = 0
         self._has_work = asyncio.Event()
         self._is_full = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._last_batch_requests = 0
 
+    @property
+    def overloaded(self) -> bool:
+        """No order could be queued now: a request can be refused before it is even read."""
+        return self._pending_rows >= self._max_queued
+
     async def predict(self, rows: Rows) -> list[float]:
         """Predictions for `rows`, computed in a batch with other callers' rows."""
+        if self._pending_rows + len(rows) > self._max_queued:
+            raise Overloaded(f"{self._pending_rows} orders are waiting already")
         if self._worker is None:
             self._worker = asyncio.create_task(self._serve_forever())
         future = asyncio.get_running_loop().create_future()
@@ -47,6 +72,10 @@ class MicroBatcher:
         if self._worker is not None:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
+        for _, future in self._pending:
+            future.cancel()
+        if self._thread is not None:
+            self._thread.shutdown()
 
     async def _serve_forever(self) -> None:
         while True:
@@ -55,9 +84,9 @@ class MicroBatcher:
             if under_load and self._max_wait_s > 0 and not self._is_full.is_set():
                 with contextlib.suppress(TimeoutError):  # waited long enough: go
                     await asyncio.wait_for(self._is_full.wait(), self._max_wait_s)
-            self._run_batch(self._take_batch())
+            await self._run_batch(self._take_batch())
 
-    def _take_batch(self) -> list[tuple[Rows, asyncio.Future[list[float]]]]:
+    def _take_batch(self) -> Waiting:
         """The oldest requests up to max_batch rows (always at least one request)."""
         taken, rows = 0, 0
         for request_rows, _ in self._pending:
@@ -73,18 +102,23 @@ class MicroBatcher:
             self._is_full.clear()
         return batch
 
-    def _run_batch(self, batch: list[tuple[Rows, asyncio.Future[list[float]]]]) -> None:
-        # Predicts on the event loop's thread: a batch takes well under a
-        # millisecond, less than handing it to another thread costs in GIL waits.
+    async def _run_batch(self, batch: Waiting) -> None:
+        rows = [row for request_rows, _ in batch for row in request_rows]
         try:
-            predictions = self._predict([row for rows, _ in batch for row in rows])
+            if self._thread is None:
+                # A fast model predicts on the event loop's thread: less than a
+                # hand-over to another thread costs in GIL waits.
+                predictions = self._predict(rows)
+            else:
+                loop = asyncio.get_running_loop()
+                predictions = await loop.run_in_executor(self._thread, self._predict, rows)
         except Exception as error:  # every caller in the batch gets the error
             for _, future in batch:
                 if not future.done():
                     future.set_exception(error)
             return
         start = 0
-        for rows, future in batch:
+        for request_rows, future in batch:
             if not future.done():  # a caller that gave up (client gone) is skipped
-                future.set_result(list(predictions[start : start + len(rows)]))
-            start += len(rows)
+                future.set_result(list(predictions[start : start + len(request_rows)]))
+            start += len(request_rows)

@@ -1,0 +1,66 @@
+"""Compiled tree inference: a tree ensemble walked in C++, not tree by tree in Python.
+
+scikit-learn's gradient boosting calls each of its trees from a Python loop: about
+3 ms a call whatever the batch. treelite's GTIL walks every tree in C++: measured
+here for 300 trees, about 25 us a call plus 15 us a row, through the one C call
+below (its Python wrapper adds some 75 us a call, which per-segment batches pay many
+times). The caller uses it only after checking, at start-up, that it predicts what
+the model itself predicts (serving/predictor.py).
+"""
+
+import ctypes
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+Predict = Callable[[np.ndarray], np.ndarray]
+TREE_ENSEMBLES = (
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor",
+    "sklearn.ensemble._forest.RandomForestRegressor",
+    "sklearn.ensemble._forest.ExtraTreesRegressor",
+    "sklearn.ensemble._gb.GradientBoostingRegressor",
+    "lightgbm.sklearn.LGBMRegressor",
+)
+
+
+def compiled(estimator: Any) -> Predict | None:
+    """GTIL's predict over the encoded features, or None for a model it cannot take.
+
+    A TransformedTargetRegressor (log target) is its regressor's trees, then its inverse.
+    """
+    inverse = None
+    if type(estimator).__name__ == "TransformedTargetRegressor":
+        estimator, inverse = estimator.regressor_, estimator.inverse_func
+    kind = f"{type(estimator).__module__}.{type(estimator).__name__}"
+    if kind not in TREE_ENSEMBLES:
+        return None
+    import treelite
+    from treelite.core import _LIB
+    from treelite.gtil.gtil import GTILConfig
+
+    if kind.startswith("lightgbm."):
+        model = treelite.frontend.from_lightgbm(estimator.booster_)
+    else:
+        model = treelite.sklearn.import_model(estimator)
+    if (model.input_type, model.output_type) != ("float64", "float64"):
+        return None  # float32 thresholds (a forest): not what the model predicts
+    config = GTILConfig(nthread=1, predict_type="default")
+    double = ctypes.POINTER(ctypes.c_double)
+
+    def predict(encoded: np.ndarray) -> np.ndarray:
+        rows = np.ascontiguousarray(encoded, dtype=np.float64)
+        out = np.empty(len(rows), dtype=np.float64)  # one target, one class: a value a row
+        status = _LIB.TreeliteGTILPredict(
+            model.handle,
+            rows.ctypes.data_as(double),
+            b"float64",
+            ctypes.c_uint64(len(rows)),
+            out.ctypes.data_as(double),
+            config.handle,
+        )
+        if status != 0:
+            raise RuntimeError(_LIB.TreeliteGetLastError().decode())
+        return inverse(out) if inverse is not None else out
+
+    return predict
