@@ -95,7 +95,8 @@ def test_a_changed_week_on_the_stack_is_logged_scraped_and_reported(monitoring: 
         return result and float(result[0]["value"][1]) >= 3000
 
     eventually(scraped, 30, "the predictions in Prometheus")
-    cities = get(env["PROMETHEUS_PORT"], "/api/v1/query?query=count%20by%20(city)(prediction_count)")
+    by_city = "/api/v1/query?query=count%20by%20(city)(prediction_count)"
+    cities = get(env["PROMETHEUS_PORT"], by_city)
     assert {r["metric"]["city"] for r in cities["data"]["result"]} >= {"porto", "lisbon"}
 
 
@@ -108,4 +109,3 @@ def test_an_alert_fires_when_the_service_is_down_then_resolves(monitoring: Path)
     finally:
         run("docker compose up -d --wait serve", monitoring)
     eventually(lambda: not firing(port, "PredictionServiceDown"), 60, "the alert resolving")
-

@@ -150,7 +150,7 @@ class Contract:
         reported later under the same key can be joined to the prediction.
         """
         description = f"Optional: your {self.key}, to report this order's outcome under later"
-        key = (int | None, Field(None, ge=0, description=description))
+        key = (int | None, Field(None, ge=0, le=2**63 - 1, description=description))  # a bigint
         return create_model(
             self.request_model.__name__, __base__=self.request_model, **{self.key: key}
         )
