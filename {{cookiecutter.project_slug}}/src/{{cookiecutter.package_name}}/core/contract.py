@@ -150,7 +150,9 @@ class Contract:
         reported later under the same key can be joined to the prediction.
         """
         description = f"Optional: your {self.key}, to report this order's outcome under later"
-        key = (int | None, Field(None, ge=0, le=2**63 - 1, description=description))  # a bigint
+        # A whole number (2.0 is 2, as for the features) that fits a Postgres bigint.
+        whole = Annotated[int, Field(ge=0, le=2**63 - 1), BeforeValidator(_whole_number)]
+        key = (whole | None, Field(None, description=description))
         return create_model(
             self.request_model.__name__, __base__=self.request_model, **{self.key: key}
         )
