@@ -44,6 +44,28 @@ def cluster(trained: Path):
         process.wait(timeout=30)
 
 
+ROUTE = """\
+import json
+from fastapi.testclient import TestClient
+from eta_predictor.serving.app import create_app
+from eta_predictor.usecase import CONTRACT
+
+cities = ["barcelona", "lisbon", "madrid", "milan", "porto"]
+orders = [CONTRACT.example | {"city": city} for city in cities]
+with TestClient(create_app("models/champion")) as client:
+    answer = client.post("/predict", json=orders).json()
+print(json.dumps(dict(zip(cities, answer["models"]))))
+"""
+
+
+def route_one_order_per_city(project: Path) -> dict[str, str]:
+    """The model the service answers each city's order with."""
+    script = project / "build" / "route.py"
+    script.parent.mkdir(exist_ok=True)
+    script.write_text(ROUTE)
+    return json.loads(run(f"uv run --frozen python {script}", project).stdout.splitlines()[-1])
+
+
 def segment_metrics(project: Path) -> dict:
     return json.loads((project / "metrics.json").read_text())["segments"]
 
@@ -70,6 +92,10 @@ def test_per_city_models_on_local_workers_then_on_a_cluster(trained: Path, clust
             )["serves"]
         ]
         assert served == [c for c in CITIES if decision["segments"][c]["serves"]]
+        assert route_one_order_per_city(trained) == {
+            city: f"eta-predictor-{city}/1" if city in served else "eta-predictor/1"
+            for city in CITIES
+        }
 
         # The same training on the cluster: the same models, so the same figures.
         on_cluster = run(

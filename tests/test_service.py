@@ -107,7 +107,7 @@ def requests_counted(service: Service) -> int:
 
 def test_the_start_names_the_model_and_how_it_is_served(keyed: Service) -> None:
     [line] = [line for line in keyed.lines() if "serving eta-predictor" in line]
-    assert re.search(r"version 1 from models/champion: lean predict, [\d.]+ ms per call", line)
+    assert re.search(r"version 1 from models/champion: compiled predict, [\d.]+ ms per call", line)
 
 
 def test_the_project_api_suite_passes_against_the_running_service(trained, keyed) -> None:

@@ -24,7 +24,7 @@ MARKER = "<!-- retrain-report -->"
 
 def imports() -> list[str]:
     return sorted(
-        str(path) for path in Path("data/external").rglob("*.dvc") if "deps" in (path.read_text())
+        str(path) for path in Path("data/external").rglob("*.dvc") if "deps" in path.read_text()
     )
 
 

@@ -42,9 +42,8 @@ def main() -> None:
     run("git", "checkout", "-B", BRANCH)
     run("git", "commit", "--quiet", "--no-verify", "-m", TITLE)
     push()
-    found = json.loads(
-        run("gh", "pr", "list", "--head", BRANCH, "--state", "open", "--json", "number")
-    )
+    open_ones = run("gh", "pr", "list", "--head", BRANCH, "--state", "open", "--json", "number")
+    found = json.loads(open_ones)
     if found:
         number = str(found[0]["number"])
         run("gh", "pr", "edit", number, "--body-file", str(report))

@@ -128,8 +128,9 @@ def test_lean_predict_equals_the_pipeline(model_dir, orders) -> None:
     lean = lean_predictor(model, CONTRACT)
     assert lean.lean  # the lean path was taken, not the fallback
     rows = orders[CONTRACT.feature_names].to_dict(orient="records")
-    assert lean.predict(rows).tolist() == model.predict(CONTRACT.frame(rows)).tolist()
-    assert lean.predict(rows).tolist() == model.predict(orders[CONTRACT.feature_names]).tolist()
+    through_pipeline = model.predict(orders[CONTRACT.feature_names])
+    assert lean.predict(rows) == pytest.approx(through_pipeline, abs=TOLERANCE, rel=0)
+    assert model.predict(CONTRACT.frame(rows)).tolist() == through_pipeline.tolist()
 
 
 MODEL_CONFIGS = sorted((PROJECT / "conf" / "model").glob("*.yaml"))
@@ -160,6 +161,21 @@ def test_a_model_that_sums_in_parallel_takes_the_lean_path_too(orders) -> None:
     model = build_model(CONTRACT, ModelParams.model_validate(config))
     model.fit(orders[CONTRACT.feature_names], orders[CONTRACT.target.name])
     assert lean_predictor(model, CONTRACT).lean
+
+
+@pytest.mark.parametrize("config", ["hist_gradient_boosting", "lightgbm"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_gradient_boosting_is_served_compiled(config, log_target, orders) -> None:
+    """Their trees run in C++ (serving/compiled.py), predicting what the model predicts."""
+    path = PROJECT / "conf" / "model" / f"{config}.yaml"
+    params = ModelParams.model_validate(yaml.safe_load(path.read_text()))
+    model = model_io.single_threaded(build_model(CONTRACT, params, log_target))
+    model.fit(orders[CONTRACT.feature_names], orders[CONTRACT.target.name])
+    predictor = lean_predictor(model, CONTRACT)
+    assert predictor.compiled and predictor.how == "compiled"
+    rows = orders[CONTRACT.feature_names].to_dict(orient="records")
+    expected = model.predict(CONTRACT.frame(rows))
+    assert predictor.predict(rows) == pytest.approx(expected, abs=TOLERANCE)
 
 
 def test_any_other_model_is_served_through_its_own_predict() -> None:

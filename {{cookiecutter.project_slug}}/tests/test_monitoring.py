@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from {{ cookiecutter.package_name }}.core import model_io
+from {{ cookiecutter.package_name }}.core.champion import ChampionRecord
 from {{ cookiecutter.package_name }}.core.contract import ContractViolation
 from {{ cookiecutter.package_name }}.core.params import InvalidParams, compose_params, parse_params
 from {{ cookiecutter.package_name }}.core.reference import training_profile
-from {{ cookiecutter.package_name }}.core.registry import ChampionRecord
 from {{ cookiecutter.package_name }}.monitoring import checks
 from {{ cookiecutter.package_name }}.monitoring.log import PredictionLog
 from {{ cookiecutter.package_name }}.monitoring.metrics import PredictionMetrics, buckets
@@ -34,6 +34,7 @@ from {{ cookiecutter.package_name }}.usecase import USE_CASE
 from .conftest import CONTRACT, PROJECT
 
 KEY, TARGET, BY = CONTRACT.key, CONTRACT.target.name, USE_CASE.segment
+MODEL_9 = {"model_name": "m", "model_version": "9"}
 SETTINGS = parse_params(compose_params(PROJECT / "conf")).monitor
 
 
@@ -67,8 +68,8 @@ def test_the_log_keeps_every_prediction_and_a_stop_writes_what_is_queued(tmp_pat
     store = FolderStore(CONTRACT, tmp_path)
     log = PredictionLog(store, interval_s=60)  # nothing is written before close()
     orders = CONTRACT.samples(30, seed=3)
-    log.record("m", "4", rows_of(orders.head(10)), [1.0] * 10)
-    log.record("m", "4", rows_of(orders.tail(20)), [2.0] * 20)
+    log.record(rows_of(orders.head(10)), [(1.0, "m/4")] * 10)
+    log.record(rows_of(orders.tail(20)), [(2.0, "m-city/1")] * 20)  # a segment's own model
     assert store.predictions(*window()).empty
     log.close()
     logged = store.predictions(*window())
@@ -77,7 +78,8 @@ def test_the_log_keeps_every_prediction_and_a_stop_writes_what_is_queued(tmp_pat
         logged[CONTRACT.feature_names], orders[CONTRACT.feature_names], check_dtype=False
     )
     assert logged[PREDICTION].tolist() == [1.0] * 10 + [2.0] * 20
-    assert set(logged["model_version"]) == {"4"}
+    assert logged["model_name"].tolist() == ["m"] * 10 + ["m-city"] * 20
+    assert logged["model_version"].tolist() == ["4"] * 10 + ["1"] * 20
     hour = datetime.now(UTC)
     assert list(tmp_path.glob(f"predictions/date={hour:%Y-%m-%d}/hour=*/*.jsonl"))
 
@@ -86,12 +88,12 @@ def test_a_full_buffer_drops_and_counts_and_never_blocks() -> None:
     store = SlowStore()
     log = PredictionLog(store, capacity=10, batch=1, interval_s=0.01)
     rows = rows_of(CONTRACT.samples(10))
-    log.record("m", "1", rows, [1.0] * 10)  # taken by the writer, which then waits
+    log.record(rows, [(1.0, "m/1")] * 10)  # taken by the writer, which then waits
     time.sleep(0.2)
     dropped = metric("prediction_log_dropped_total")
     start = time.perf_counter()
     for _ in range(3):
-        log.record("m", "1", rows, [1.0] * 10)  # one fits in the buffer, two do not
+        log.record(rows, [(1.0, "m/1")] * 10)  # one fits in the buffer, two do not
     assert time.perf_counter() - start < 0.05
     assert metric("prediction_log_dropped_total") == dropped + 20
     store.go.set()
@@ -102,7 +104,7 @@ def test_a_full_buffer_drops_and_counts_and_never_blocks() -> None:
 def test_a_failing_store_counts_what_it_lost_and_raises_nothing() -> None:
     failed = metric("prediction_log_failed_total")
     log = PredictionLog(SlowStore(fail=True), interval_s=0.01)
-    log.record("m", "1", rows_of(CONTRACT.samples(5)), [1.0] * 5)
+    log.record(rows_of(CONTRACT.samples(5)), [(1.0, "m/1")] * 5)
     log.close()
     assert metric("prediction_log_failed_total") == failed + 5
 
@@ -111,21 +113,24 @@ def test_metrics_count_predictions_by_segment_and_inputs_outside_training() -> N
     trained_on = CONTRACT.samples(200, seed=1)
     numeric = CONTRACT.numeric[0]
     low = trained_on[numeric].min()
-    record = ChampionRecord("m", "9", "run", 1.0, "c", "false", "d", "", baseline={})
-    metrics = PredictionMetrics(USE_CASE, record, training_profile(trained_on, CONTRACT))
+    baseline = {"prediction_mean": 30.0, "prediction_std": 5.0}
+    record = ChampionRecord("m", "9", "run", 1.0, "c", "false", "d", "", baseline=baseline)
+    metrics = PredictionMetrics(USE_CASE, [record], training_profile(trained_on, CONTRACT))
+    assert metric("prediction_baseline_mean", model_name="m", model_version="9") == 30.0
     orders = rows_of(CONTRACT.samples(3, seed=2))
     orders[0][numeric] = low - 1  # below anything training saw
     segment = str(orders[1][BY])
     before = {
         "outside": metric("prediction_input_out_of_range_total", feature=numeric),
         "orders": metric("predicted_orders_total", model_name="m", model_version="9"),
-        "segment": metric("prediction_count", **{BY: segment, "model_version": "9"}),
+        "segment": metric("prediction_count", **{BY: segment, **MODEL_9}),
     }
-    metrics.observe([Entry(datetime.now(UTC), "m", "9", orders, [10.0, 20.0, 30.0])])
+    answers = [(10.0, "m/9"), (20.0, "m/9"), (30.0, "m/9")]
+    metrics.observe([Entry(datetime.now(UTC), orders, answers)])
     assert metric("prediction_input_out_of_range_total", feature=numeric) == before["outside"] + 1
     orders_now = metric("predicted_orders_total", model_name="m", model_version="9")
     assert orders_now == before["orders"] + 3
-    in_segment = metric("prediction_count", **{BY: segment, "model_version": "9"})
+    in_segment = metric("prediction_count", **{BY: segment, **MODEL_9})
     assert in_segment >= before["segment"] + 1
     edges = buckets(CONTRACT.target.minimum, CONTRACT.target.maximum)
     assert edges[0] <= CONTRACT.target.minimum and edges[-1] >= CONTRACT.target.maximum
@@ -135,7 +140,7 @@ def test_outcomes_are_checked_whole_then_joined_by_key(tmp_path) -> None:
     store = open_store(CONTRACT, str(tmp_path))
     orders = CONTRACT.samples(20, seed=5)
     log = PredictionLog(store, interval_s=60)
-    log.record("m", "1", rows_of(orders), [5.0] * 20)
+    log.record(rows_of(orders), [(5.0, "m/1")] * 20)
     log.close()
     broken = orders[[KEY, TARGET]].assign(**{TARGET: CONTRACT.target.maximum + 1})
     with pytest.raises(ContractViolation, match=TARGET):

@@ -15,11 +15,12 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.core import model_io
+from {{ cookiecutter.package_name }}.core.champion import ChampionRecord
 from {{ cookiecutter.package_name }}.core.contract import Contract, Feature
 from {{ cookiecutter.package_name }}.core.modeling import build_model
 from {{ cookiecutter.package_name }}.core.params import compose_params
 from {{ cookiecutter.package_name }}.core.reference import PROFILE
-from {{ cookiecutter.package_name }}.core.registry import BASELINE, ChampionRecord, Registry
+from {{ cookiecutter.package_name }}.core.registry import BASELINE, Registry
 from {{ cookiecutter.package_name }}.io.sources import SourceProblem
 from {{ cookiecutter.package_name }}.jobs import compose, train_segments
 from {{ cookiecutter.package_name }}.usecase import USE_CASE

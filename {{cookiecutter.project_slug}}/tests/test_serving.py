@@ -72,7 +72,7 @@ def test_health_ready_version_and_metrics(client) -> None:
     metrics = client.get("/metrics")
     assert metrics.headers["content-type"].startswith("text/plain")
     assert "predictions_total" in metrics.text and 'path="/predict"' in metrics.text
-    assert 'serving_info{model_calls="event loop",model_version="7",predict="lean"}' in metrics.text
+    assert 'model_version="7",predict="compiled",segment_models="0"' in metrics.text
 
 
 def test_without_a_model_the_service_says_why_it_is_not_ready(tmp_path) -> None:
@@ -111,7 +111,7 @@ def test_the_start_names_the_model_served_in_one_log_line(model_dir, caplog) -> 
     with caplog.at_level(logging.INFO), TestClient(create_app(str(model_dir))):
         pass
     [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("serving")]
-    assert f"serving {USE_CASE.name} version 7 from {model_dir}: lean predict" in line
+    assert f"serving {USE_CASE.name} version 7 from {model_dir}: compiled predict" in line
 
 
 def test_a_failing_model_call_is_a_500_and_one_log_line(model_dir, monkeypatch, caplog) -> None:
@@ -261,3 +261,23 @@ def test_a_slow_model_runs_off_the_event_loop(model_dir, monkeypatch) -> None:
         assert client.get("/health").status_code == 200
         assert time.perf_counter() - start < 0.2  # not behind the 0.3 s model call
         predicting.join()
+
+
+def test_each_order_goes_to_its_segments_model_or_the_global_one(model_set, orders) -> None:
+    path, served_value = model_set
+    segment = USE_CASE.segment
+    values = next(f for f in CONTRACT.features if f.name == segment).categories
+    rows = [orders[orders[segment] == value].iloc[0][CONTRACT.feature_names] for value in values]
+    batch = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in rows]
+    with TestClient(create_app(str(path))) as client:
+        answer = client.post("/predict", json=batch).json()
+        own = f"{USE_CASE.name}-{served_value}/2"
+        assert answer["models"] == [own] + [f"{USE_CASE.name}/7"] * (len(values) - 1)
+        expected = model_io.load_model(str(path / "segments" / served_value)).predict(
+            CONTRACT.frame(batch[:1])
+        )
+        assert answer[TARGET][0] == round(float(expected[0]), 2)
+        assert client.get("/version").json()["segments"][served_value]["model_version"] == "2"
+        metrics = client.get("/metrics").text
+        fallback = "segment_fallback_orders_total{segment=" + f'"{values[1]}"' + "} 1.0"
+        assert fallback in metrics

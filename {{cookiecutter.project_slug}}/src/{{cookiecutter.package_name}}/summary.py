@@ -4,7 +4,7 @@ import json
 import sys
 from pathlib import Path
 
-from .core.registry import ChampionRecord
+from .core.champion import ChampionRecord
 from .serving.model import CHAMPION_DIR
 
 

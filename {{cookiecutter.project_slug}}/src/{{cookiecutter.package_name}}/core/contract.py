@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from .problems import Problem
@@ -67,17 +66,21 @@ class Contract:
     def numeric(self) -> list[str]:
         return [feature.name for feature in self.features if not feature.is_categorical]
 
-    def schema(self) -> pa.DataFrameSchema:
-        """Schema of a labelled table: the key, every feature and the target."""
+    def schema(self) -> Any:
+        """pandera's schema of a labelled table: the key, every feature and the target."""
+        import pandera.pandas as pa  # the pipeline's: the serving image has no pandera
+
         columns = {self.key: pa.Column(int, unique=True, nullable=False)}
         columns |= {feature.name: _column(feature) for feature in (*self.features, self.target)}
         return pa.DataFrameSchema(columns, strict=True, ordered=False)
 
     def validate(self, table: pd.DataFrame, source: str) -> pd.DataFrame:
         """`table` coerced to the contract's dtypes, or ContractViolation naming every problem."""
+        from pandera.errors import SchemaErrors
+
         try:
             return self.schema().validate(table, lazy=True)
-        except pa.errors.SchemaErrors as errors:
+        except SchemaErrors as errors:
             raise ContractViolation(_report(errors.failure_cases, source)) from None
 
     @cached_property
@@ -159,13 +162,12 @@ class Contract:
 
     def validate_outcomes(self, table: pd.DataFrame, source: str) -> pd.DataFrame:
         """Outcomes reported after the fact: each row's key and target, checked as in training."""
+        from pandera.errors import SchemaErrors
+
+        outcomes = self.schema().select_columns([self.key, self.target.name])
         try:
-            return (
-                self.schema()
-                .select_columns([self.key, self.target.name])
-                .validate(table, lazy=True)
-            )
-        except pa.errors.SchemaErrors as errors:
+            return outcomes.validate(table, lazy=True)
+        except SchemaErrors as errors:
             raise ContractViolation(_report(errors.failure_cases, source)) from None
 
 
@@ -183,7 +185,9 @@ class UseCase:
             raise ValueError(f"segment {self.segment!r} is not a categorical feature")
 
 
-def _column(feature: Feature) -> pa.Column:
+def _column(feature: Feature) -> Any:
+    import pandera.pandas as pa
+
     if feature.is_categorical:
         checks = [pa.Check.isin(feature.categories)]
     else:

@@ -15,20 +15,12 @@ import numpy as np
 import pandas as pd
 
 from . import model_io
+from .champion import UNREGISTERED, ChampionRecord, install_champion
 from .contract import Contract
 from .modeling import mae
 from .params import PromotionParams
 from .reference import baseline
-from .registry import (
-    BASELINE,
-    CHALLENGER,
-    CHAMPION,
-    UNREGISTERED,
-    ChampionRecord,
-    Registry,
-    champion_uri,
-    install_champion,
-)
+from .registry import BASELINE, CHALLENGER, CHAMPION, Registry, champion_uri
 
 
 @dataclass(frozen=True)

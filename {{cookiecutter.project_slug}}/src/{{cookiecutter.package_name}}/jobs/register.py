@@ -17,11 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..core import model_io, segments
+from ..core.champion import ChampionRecord
 from ..core.modeling import mae
 from ..core.params import load_params
 from ..core.problems import report_problems
 from ..core.promotion import Candidate, Gate
-from ..core.registry import ChampionRecord, Registry
+from ..core.registry import Registry
 from ..core.tracking import configure_tracking, project_root, uses_server
 from ..io.tables import read_table
 from ..usecase import USE_CASE
@@ -88,7 +89,7 @@ def _segment_gates(paths, run, holdout: pd.DataFrame, gate) -> dict[str, dict]:
         global_mae = mae(rows[contract.target.name], global_predicted[rows.index])
         serves = decision["champion_mae"] < global_mae
         if (record := ChampionRecord.read(champion_dir)) is not None:
-            replace(record, serves=serves).write(champion_dir)
+            replace(record, serves=serves, segment=value).write(champion_dir)
         decisions[value] = decision | {"global_champion_mae": global_mae, "serves": serves}
     return decisions
 

@@ -18,9 +18,9 @@ from evidently.metrics import MeanValue, OutListValueCount, OutRangeValueCount
 from evidently.presets import DataDriftPreset
 from evidently.tests import lte
 
+from ..core.champion import ChampionRecord
 from ..core.contract import UseCase
 from ..core.params import MonitorParams
-from ..core.registry import ChampionRecord
 from .store import PREDICTION
 
 ERROR = "absolute_error"

@@ -50,17 +50,15 @@ class PredictionLog:
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
-    def record(
-        self, model_name: str, model_version: str, rows: Sequence[dict[str, Any]], predictions
-    ) -> None:
-        """Queue one request's rows and predictions; drop them (counted) if the buffer is full."""
+    def record(self, rows: Sequence[dict[str, Any]], answers: Sequence[tuple[float, str]]) -> None:
+        """Queue one request's rows and answers, (prediction, "model/version") each; drop
+        them (counted) if the buffer is full."""
         count = len(rows)
         with self._lock:
             if self._stopping or self._queued + count > self.capacity:
                 DROPPED.inc(count)
                 return
-            entry = Entry(datetime.now(UTC), model_name, model_version, rows, predictions)
-            self._pending.append(entry)
+            self._pending.append(Entry(datetime.now(UTC), rows, answers))
             self._queued += count
             full = self._queued >= self.batch
         if full:

@@ -1,13 +1,13 @@
 """Prometheus metrics of the predictions themselves (the service counts requests and latency).
 
 - `prediction` (histogram): the predicted target, by segment (the use case's, e.g. city)
-  and model version;
+  and model (a segment may have a model of its own, serving/routing.py);
 - `predicted_orders_total`: orders predicted, by model name and version;
 - `prediction_input_out_of_range_total`: inputs outside what the model saw in training,
   by feature: a number beyond the training range, a category never seen (the training
   profile in the model's metadata, core/reference.py);
-- `prediction_baseline_mean` and `_std`: the model's holdout predictions, recorded at
-  promotion; the alert on a shifted mean prediction compares with them.
+- `prediction_baseline_mean` and `_std`: each served model's holdout predictions,
+  recorded at promotion; the alert on a shifted mean prediction compares with them.
 
 The names do not depend on the use case, so compose/'s alerting rules fit any project.
 They are updated by the prediction log's writer thread (log.py), off the hot path.
@@ -20,20 +20,17 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from ..core.champion import ChampionRecord
 from ..core.contract import UseCase
-from ..core.registry import ChampionRecord
 from .store import Entry
 
 ORDERS = Counter("predicted_orders", "Orders predicted, by model", ["model_name", "model_version"])
 OUT_OF_RANGE = Counter(
     "prediction_input_out_of_range", "Inputs outside what training saw, by feature", ["feature"]
 )
-BASELINE_MEAN = Gauge(
-    "prediction_baseline_mean", "Mean holdout prediction at promotion", ["model_version"]
-)
-BASELINE_STD = Gauge(
-    "prediction_baseline_std", "Spread of the holdout predictions at promotion", ["model_version"]
-)
+MODEL = ["model_name", "model_version"]
+BASELINE_MEAN = Gauge("prediction_baseline_mean", "Mean holdout prediction at promotion", MODEL)
+BASELINE_STD = Gauge("prediction_baseline_std", "Spread of holdout predictions at promotion", MODEL)
 
 
 def buckets(low: float, high: float) -> tuple[float, ...]:
@@ -51,14 +48,17 @@ def buckets(low: float, high: float) -> tuple[float, ...]:
 
 @cache
 def _histogram(target: str, segment: str, edges: tuple[float, ...]) -> Histogram:
-    description = f"Predicted {target}, by {segment} and model version"
-    return Histogram("prediction", description, [segment, "model_version"], buckets=edges)
+    description = f"Predicted {target}, by {segment} and model"
+    return Histogram("prediction", description, [segment, *MODEL], buckets=edges)
 
 
 class PredictionMetrics:
-    """Observes the predictions of the model `record` describes, with its training `profile`."""
+    """Observes the predictions of the served models `records` describe; `profile`: the
+    global model's training profile (every segment's rows)."""
 
-    def __init__(self, use_case: UseCase, record: ChampionRecord, profile: dict[str, Any]):
+    def __init__(
+        self, use_case: UseCase, records: Sequence[ChampionRecord], profile: dict[str, Any]
+    ) -> None:
         target = use_case.contract.target
         self.segment = use_case.segment
         self.histogram = _histogram(
@@ -67,26 +67,32 @@ class PredictionMetrics:
         self.ranges = profile.get("ranges", {})
         self.categories = {name: set(seen) for name, seen in profile.get("categories", {}).items()}
         self._children: dict[tuple[str, str], Any] = {}
-        version = record.model_version
-        if record.baseline:
-            BASELINE_MEAN.labels(version).set(record.baseline["prediction_mean"])
-            BASELINE_STD.labels(version).set(record.baseline["prediction_std"])
+        for record in records:
+            model = (record.model_name, record.model_version)
+            if record.baseline:
+                BASELINE_MEAN.labels(*model).set(record.baseline["prediction_mean"])
+                BASELINE_STD.labels(*model).set(record.baseline["prediction_std"])
 
     def observe(self, entries: Sequence[Entry]) -> None:
         outside = dict.fromkeys([*self.ranges, *self.categories], 0)
+        orders: dict[str, int] = {}
         for entry in entries:
-            ORDERS.labels(entry.model_name, entry.model_version).inc(len(entry.rows))
-            for row, predicted in zip(entry.rows, entry.predictions, strict=True):
-                self._child(str(row[self.segment]), entry.model_version).observe(predicted)
+            for row, (predicted, model) in zip(entry.rows, entry.answers, strict=True):
+                orders[model] = orders.get(model, 0) + 1
+                self._child(str(row[self.segment]), model).observe(predicted)
                 for name, (low, high) in self.ranges.items():
                     outside[name] += not low <= row[name] <= high
                 for name, seen in self.categories.items():
                     outside[name] += row[name] not in seen
+        for model, count in orders.items():
+            ORDERS.labels(*model.rsplit("/", 1)).inc(count)
         for name, count in outside.items():
             if count:
                 OUT_OF_RANGE.labels(name).inc(count)
 
-    def _child(self, segment: str, version: str):
-        if (child := self._children.get((segment, version))) is None:
-            child = self._children[segment, version] = self.histogram.labels(segment, version)
+    def _child(self, segment: str, model: str):
+        """The histogram's series for `segment` and `model` ("name/version"), kept at hand."""
+        if (child := self._children.get((segment, model))) is None:
+            labels = (segment, *model.rsplit("/", 1))
+            child = self._children[segment, model] = self.histogram.labels(*labels)
         return child

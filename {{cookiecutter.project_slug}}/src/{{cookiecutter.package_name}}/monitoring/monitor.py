@@ -5,10 +5,10 @@
 
 1. The window (conf/monitor/) of the store PREDICTION_LOG names, with the outcomes
    reported so far (outcomes.py).
-2. The served model (MODEL_URI; else the champion of record: with MLFLOW_TRACKING_URI,
-   the server's @champion, else this commit's models/champion/) and its reference: the
-   training split it was fitted on, found by the DVC hash its record carries
-   (training_data.py), with the model's predictions on it.
+2. The served models (MODEL_URI; else the champion of record: with MLFLOW_TRACKING_URI,
+   the server's @champion, else this commit's models/champion/ and the segments' models
+   that serve) and the reference: the training split the global model was fitted on,
+   found by the DVC hash its record carries (training_data.py), with its predictions.
 3. Evidently's checks, each a test with conf/monitor/'s threshold: the drift of every
    feature and of the prediction, overall and within every segment (city) with enough
    rows; inputs outside the training ranges; where outcomes are known, the live MAE,
@@ -22,13 +22,17 @@ Exit status 1 when a check fails; the summary names the features and segments th
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
+
+from ..core.champion import ChampionRecord
 from ..core.params import MonitorParams, compose_params, parse_params
 from ..core.problems import Problem, report_problems
 from ..core.tracking import uses_server
-from ..serving.model import default_model_uri, load_served_model
+from ..serving.model import ServedSet, default_model_uri, load_served_set
 from ..usecase import USE_CASE
 from . import checks, evidently_ui, page
 from .store import LOCATION, open_store, with_outcomes
@@ -61,18 +65,28 @@ def served_model_uri() -> str:
     return default_model_uri()
 
 
+def judged_as(served: ServedSet) -> ChampionRecord:
+    """The global model's record, its baseline's MAE by segment taken, for a segment with a
+    model of its own (serving/routing.py), from that model's holdout MAE on the segment."""
+    record = served.main.record
+    by_segment = record.baseline.get("mae_by_segment", {}) | {
+        segment: own.record.holdout_mae for segment, own in served.own.items()
+    }
+    return replace(record, baseline=record.baseline | {"mae_by_segment": by_segment})
+
+
 def run(settings: MonitorParams, since: datetime, until: datetime):
     """(summary, Evidently snapshot) of the window [since, until)."""
     contract = USE_CASE.contract
     store = open_store(contract)
     if store is None:
         raise NothingToJudge(f"{LOCATION}=off: there is no prediction log to monitor")
-    served = load_served_model(served_model_uri(), contract)
-    record = served.record
+    served = load_served_set(served_model_uri(), contract)
+    record = judged_as(served)
     live = with_outcomes(store, contract, since, until)
-    mine = (live["model_name"] == record.model_name) & (
-        live["model_version"] == record.model_version
-    )
+    models = [model.record for model in (served.main, *served.own.values())]
+    served_models = {(model.model_name, model.model_version) for model in models}
+    mine = pd.MultiIndex.from_frame(live[["model_name", "model_version"]]).isin(served_models)
     others = live.loc[~mine, ["model_name", "model_version"]].drop_duplicates()
     live = live[mine].reset_index(drop=True)
     if len(live) < settings.min_rows:
@@ -82,7 +96,7 @@ def run(settings: MonitorParams, since: datetime, until: datetime):
             f"{settings.min_rows}). Is the service logging (PREDICTION_LOG), and is this the "
             "window you meant (monitor.window_hours, monitor.since, monitor.until)?"
         )
-    reference = reference_table(record, served.predictor, contract)
+    reference = reference_table(record, served.main.predictor, contract)
     snapshot, found = checks.evaluate(live, reference, record, USE_CASE, settings)
     summary = {
         "window": {

@@ -41,13 +41,12 @@ class StoreProblem(Problem):
 
 @dataclass(frozen=True)
 class Entry:
-    """One answered request, as the service hands it over: rows and their predictions."""
+    """One answered request, as the service hands it over: its rows and, for each, the
+    prediction and the model that made it, as "name/version" (serving/routing.py)."""
 
     time: datetime
-    model_name: str
-    model_version: str
     rows: Sequence[dict[str, Any]]
-    predictions: Sequence[float]
+    answers: Sequence[tuple[float, str]]
 
 
 class Store(Protocol):
@@ -94,13 +93,14 @@ def _password() -> str | None:
 def _records(contract: Contract, entries: Iterable[Entry]) -> Iterable[dict[str, Any]]:
     names, key = contract.feature_names, contract.key
     for entry in entries:
-        for row, predicted in zip(entry.rows, entry.predictions, strict=True):
+        for row, (predicted, model) in zip(entry.rows, entry.answers, strict=True):
+            name, _, version = model.rpartition("/")
             yield {
                 "time": entry.time,
                 key: row.get(key),
-                "model_name": entry.model_name,
-                "model_version": entry.model_version,
-                "features": {name: row[name] for name in names},
+                "model_name": name,
+                "model_version": version,
+                "features": {feature: row[feature] for feature in names},
                 PREDICTION: predicted,
             }
 

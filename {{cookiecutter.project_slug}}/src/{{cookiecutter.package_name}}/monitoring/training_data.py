@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.champion import ChampionRecord
 from ..core.contract import Contract
 from ..core.problems import Problem
-from ..core.registry import ChampionRecord
 from .store import PREDICTION
 
 TRAINING_DATA = "data/split/train.parquet"  # the train stage's input (dvc.yaml)

@@ -3,7 +3,8 @@
 Every route, /predict included, goes through the app's middleware: metrics,
 and the API key when SERVE_API_KEY is set. /predict is a plain ASGI route
 (endpoint.py) that hands the valid orders to `predict_orders`; concurrent
-requests share model calls (batching.py) through a lean predict (predictor.py).
+requests share model calls (batching.py) through a lean or compiled predict
+(predictor.py), each order to its segment's model where it has one (routing.py).
 """
 
 import asyncio
@@ -24,9 +25,10 @@ from ..usecase import USE_CASE
 from .batching import MicroBatcher, Rows
 from .endpoint import NotReady, PredictEndpoint, one_line
 from .middleware import Observe, RequireApiKey
-from .model import default_model_uri, load_served_model
+from .model import default_model_uri, load_served_set
 from .openapi import Readiness, document, problem
 from .predictor import lean_predictor
+from .routing import Router
 from .settings import Settings
 
 LOADING = "loading the model"
@@ -64,13 +66,21 @@ def create_app(
         served["problem"] = LOADING
         uri = model_uri or default_model_uri()
         try:
-            model = load_served_model(uri, contract)
-            predictor = lean_predictor(model.predictor, contract)
+            model = load_served_set(uri, contract)
+            predictor = lean_predictor(model.main.predictor, contract)
             call_s = predictor.call_seconds(contract, settings.batch_max_orders)
+            router = Router(
+                use_case.segment,
+                (predictor, _label(model.main)),
+                {
+                    value: (lean_predictor(own.predictor, contract), _label(own))
+                    for value, own in model.own.items()
+                },
+            )
 
-            def predict_rows(rows: Rows) -> list[float]:
+            def predict_rows(rows: Rows) -> list[tuple[float, str]]:
                 BATCHES.observe(len(rows))
-                return predictor.predict(rows).round(2).tolist()
+                return router(rows)
 
             served["batcher"] = MicroBatcher(
                 predict_rows,
@@ -80,7 +90,7 @@ def create_app(
                 in_thread=call_s > SLOW_CALL_S,
             )
             await served["batcher"].predict([dict(contract.example)])  # a real prediction
-            served["monitor"] = PredictionMonitor.start(use_case, model.record, uri)
+            served["monitor"] = PredictionMonitor.start(use_case, model)
         except Exception as error:
             served["problem"] = str(error)
             log.error("not ready: %s", one_line(error, limit=2000))
@@ -88,10 +98,11 @@ def create_app(
             served["model"] = model
             del served["problem"]
             how = {
-                "predict": "lean" if predictor.lean else "pipeline",
+                "predict": predictor.how,
                 "model_calls": "thread" if call_s > SLOW_CALL_S else "event loop",
+                "segment_models": str(len(model.own)),
             }
-            record = model.record
+            record = model.main.record
             SERVING.info({**how, "model_version": record.model_version})
             CALL_SECONDS.set(call_s)
             detail = (
@@ -99,6 +110,8 @@ def create_app(
                 f"{settings.batch_max_orders} orders, on the {how['model_calls']}"
             )
             name, version = record.model_name, record.model_version
+            if model.own:
+                detail += f"; {len(model.own)} {use_case.segment} models of their own"
             log.info("serving %s version %s from %s: %s", name, version, uri, detail)
         # What is loaded by now (libraries, the model: millions of objects) stays: out of
         # the collector's sight, a full collection takes 1 ms instead of 300, p99's whole budget.
@@ -114,11 +127,14 @@ def create_app(
     async def predict_orders(rows: Rows) -> dict[str, Any]:
         if "problem" in served:
             raise NotReady(served["problem"])
-        minutes = await served["batcher"].predict(rows)
+        answers = await served["batcher"].predict(rows)
         PREDICTIONS.inc(len(rows))
-        served["monitor"].record(rows, minutes)  # logged and counted off this path
-        version = served["model"].record.model_version
-        return {contract.target.name: minutes, "model_version": version}
+        served["monitor"].record(rows, answers)  # logged and counted off this path
+        return {
+            contract.target.name: [minutes for minutes, _ in answers],
+            "model_version": served["model"].main.record.model_version,
+            "models": [model for _, model in answers],
+        }
 
     app = FastAPI(title="{{ cookiecutter.project_name }}", lifespan=lifespan)
     predict = PredictEndpoint(
@@ -160,3 +176,7 @@ def create_app(
         app.add_middleware(RequireApiKey, key=settings.api_key, open_paths=OPEN_PATHS)
     app.add_middleware(Observe, paths=[route.path for route in app.routes])
     return app
+
+
+def _label(model) -> str:
+    return f"{model.record.model_name}/{model.record.model_version}"

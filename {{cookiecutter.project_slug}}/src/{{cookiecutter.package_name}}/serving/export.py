@@ -9,8 +9,9 @@ MLFLOW_TRACKING_URI); the image then needs no registry at start.
 import sys
 from pathlib import Path
 
+from ..core.champion import install_champion
 from ..core.problems import report_problems
-from ..core.registry import Registry, install_champion
+from ..core.registry import Registry
 from ..core.tracking import embedded_store
 from ..usecase import USE_CASE
 from .model import default_model_uri, load_served_model

@@ -1,8 +1,10 @@
-"""The model to serve, with what /version reports about it.
+"""The models to serve, with what /version reports about them.
 
 By default this commit's champion, `models/champion/` (versioned by DVC: a fresh
-clone serves it after `dvc pull`); MODEL_URI names another model directory, or a
-registry URI such as `models:/<name>@champion` (with MLFLOW_TRACKING_URI).
+clone serves it after `dvc pull`), with the segments' champions that beat it on
+their rows (`segments/`, see jobs/register.py); MODEL_URI names another model
+directory, or a registry URI such as `models:/<name>@champion` (with
+MLFLOW_TRACKING_URI: the global model alone).
 """
 
 import os
@@ -10,13 +12,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mlflow.exceptions import MlflowException
-
-from ..core import model_io
+from ..core import model_io, segments
+from ..core.champion import ChampionRecord
 from ..core.contract import Contract
 from ..core.problems import Problem
-from ..core.registry import ChampionRecord, Registry
-from ..core.tracking import embedded_store
 
 CHAMPION_DIR = "models/champion"
 
@@ -35,6 +34,20 @@ class ServedModel:
         return {"model_uri": self.uri, **asdict(self.record)}
 
 
+@dataclass(frozen=True)
+class ServedSet:
+    main: ServedModel  # the global model: every segment without a better one of its own
+    own: dict[str, ServedModel]  # by segment value
+
+    def describe(self) -> dict[str, Any]:
+        own = {
+            value: {key: getattr(model.record, key) for key in ("model_name", "model_version")}
+            | {"run_id": model.record.run_id}
+            for value, model in self.own.items()
+        }
+        return self.main.describe() | {"segments": own}
+
+
 def default_model_uri() -> str:
     return os.environ.get("MODEL_URI") or CHAMPION_DIR
 
@@ -47,7 +60,29 @@ def load_served_model(uri: str, contract: Contract) -> ServedModel:
     return ServedModel(model_io.single_threaded(model_io.load_model(uri)), uri, record)
 
 
+def load_served_set(uri: str, contract: Contract) -> ServedSet:
+    """The model at `uri` and, for a champion directory, the segments' models that serve."""
+    own = {}
+    folder = Path(uri) / segments.FOLDER
+    if not uri.startswith("models:/") and folder.is_dir():
+        for child in sorted(folder.iterdir()):
+            record = ChampionRecord.read(child)
+            if record is not None and record.serves and record.segment is not None:
+                own[record.segment] = load_served_model(str(child), contract)
+    return ServedSet(load_served_model(uri, contract), own)
+
+
 def _registered(uri: str) -> ChampionRecord:
+    try:  # the registry's client: not in the serving image, which serves its own model
+        from mlflow.exceptions import MlflowException
+
+        from ..core.registry import Registry
+        from ..core.tracking import embedded_store
+    except ImportError:
+        raise ModelUnavailable(
+            f"MODEL_URI={uri} needs MLflow, which this image does not carry: it serves the "
+            "model built into it (MODEL_URI=/app/model), or the project's environment can."
+        ) from None
     embedded_store()
     name = uri.removeprefix("models:/").split("@")[0].split("/")[0]
     registry = Registry(name)

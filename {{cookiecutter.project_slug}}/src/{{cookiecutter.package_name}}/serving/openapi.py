@@ -58,7 +58,15 @@ def document(app: FastAPI, contract: Contract, protected: list[str] | None) -> d
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     predictions = create_model(
         "Predictions",
-        model_version=(str, ...),
+        model_version=(str, Field(description="the global model's version")),
+        models=(
+            list[str],
+            Field(
+                max_length=MAX_ORDERS,
+                description="the model that predicted each order: <name>/<version> (a "
+                "segment's own where it beats the global model, else the global one)",
+            ),
+        ),
         **{contract.target.name: (list[float], Field(max_length=MAX_ORDERS))},
     )
     for model in (contract.keyed_request_model, predictions, Problem, ValidationProblem):

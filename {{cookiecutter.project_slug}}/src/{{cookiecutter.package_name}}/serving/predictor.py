@@ -5,10 +5,11 @@ and checking columns (about 6 ms of 9 per call here), and each encoder half a
 millisecond more checking its input. Serving instead gives each fitted encoder
 of the ColumnTransformer its columns as one plain array (a StandardScaler and a
 plain OneHotEncoder apply their fitted values directly), then runs the
-remaining steps. `lean_predictor` first checks on rows spread over the
-contract's ranges and categories that this gives what the pipeline gives
-(within TOLERANCE minutes: a model that sums in parallel differs in the last
-bits), and keeps the pipeline if not.
+remaining steps; a tree ensemble's own steps are compiled (compiled.py).
+`lean_predictor` first checks on rows spread over the contract's ranges and
+categories that this gives what the pipeline gives (within TOLERANCE minutes: a
+model that sums in parallel differs in the last bits): compiled trees if they
+pass, else the estimator's own predict, else the pipeline.
 """
 
 import copy
@@ -25,6 +26,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ..core.contract import Contract
 from .batching import Rows
+from .compiled import compiled
 
 Predict = Callable[[Rows], np.ndarray]
 TOLERANCE = 1e-6  # of a prediction: far below what anyone reads, far above float noise
@@ -35,6 +37,11 @@ log = logging.getLogger(__name__)
 class Predictor:
     predict: Predict
     lean: bool  # False: through the pipeline's own predict
+    compiled: bool = False  # the trees run compiled (compiled.py)
+
+    @property
+    def how(self) -> str:
+        return "compiled" if self.compiled else "lean" if self.lean else "pipeline"
 
     def call_seconds(self, contract: Contract, orders: int) -> float:
         """The time of one call on `orders` rows: the best of three, so noise does not count."""
@@ -53,22 +60,29 @@ def lean_predictor(model: Any, contract: Contract) -> Predictor:
     def through_pipeline(rows: Rows) -> np.ndarray:
         return model.predict(contract.frame(rows))
 
-    try:
-        lean = _compile(model, contract)
-        rows = contract.samples(256)[contract.feature_names].to_dict(orient="records")
-        if np.allclose(lean(rows), through_pipeline(rows), rtol=0, atol=TOLERANCE):
-            return Predictor(lean, lean=True)
-        log.warning("lean predict differs from the pipeline's: serving through the pipeline")
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as error:
-        log.warning("serving through the pipeline: %s", error)
+    rows = contract.samples(256)[contract.feature_names].to_dict(orient="records")
+    expected = through_pipeline(rows)
+    for trees_compiled in (True, False):
+        try:
+            lean = _compile(model, contract, trees_compiled)
+            if lean is not None and np.allclose(lean(rows), expected, rtol=0, atol=TOLERANCE):
+                return Predictor(lean, lean=True, compiled=trees_compiled)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, RuntimeError,
+                ImportError) as error:  # fmt: skip
+            log.warning("not the %s path: %s", "compiled" if trees_compiled else "lean", error)
+    log.warning("lean predict differs from the pipeline's: serving through the pipeline")
     return Predictor(through_pipeline, lean=False)
 
 
-def _compile(model: Any, contract: Contract) -> Predict:
+def _compile(model: Any, contract: Contract, trees_compiled: bool) -> Predict | None:
+    """The lean predict; with `trees_compiled`, its trees compiled (None if they cannot be)."""
     if not (isinstance(model, Pipeline) and isinstance(model[0], ColumnTransformer)):
         raise TypeError(f"not a Pipeline starting with a ColumnTransformer: {type(model)}")
     encode = model[0]
     rest = model[1:] if len(model) > 2 else model[-1]  # the estimator itself, if it is all
+    estimate = compiled(rest) if trees_compiled else rest.predict
+    if estimate is None:
+        return None
     dtypes = {f.name: object if f.is_categorical else float for f in contract.features}
     parts = []
     for _, transformer, columns in encode.transformers_:
@@ -83,7 +97,7 @@ def _compile(model: Any, contract: Contract) -> Predict:
             transform(np.array([[row[name] for name in names] for row in rows], dtype=kind))
             for transform, names, kind in parts
         ]
-        return rest.predict(np.hstack(blocks))
+        return estimate(np.hstack(blocks))
 
     return predict
 
