@@ -5,6 +5,10 @@
 # role's inside the SQL on psql's input, never on a command line or in the environment.
 set -eu
 umask 077
+if [ ! -s /run/secrets/prediction_log_password ]; then
+  echo "PREDICTION_LOG_PASSWORD is empty in .env: give it a value (make env generates one)" >&2
+  exit 1
+fi
 passfile=$(mktemp)
 trap 'rm -f "$passfile"' EXIT
 printf '*:*:*:*:%s\n' "$(sed 's/[\\:]/\\&/g' /run/secrets/postgres_password)" > "$passfile"
