@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -307,6 +308,26 @@ def chart(results: dict[str, list[Load]], path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
+def prediction_log_overhead(
+    project: Path, package: str, order: dict, seconds: int, scratch: Path
+) -> tuple[float, float]:
+    """(on, off): the project's app at 32 connections, its prediction log on (a folder,
+    PREDICTION_LOG) and off, alternated three times; medians of requests/s."""
+    runs: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(3):
+        for mode, where in (("off", "off"), ("on", scratch / "prediction-log")):
+            contender = Contender(f"project app, prediction log {mode}", f"PREDICTION_LOG={where} "
+                                  f"PORT={{port}} WORKERS=1 uv run --frozen python -m {package}"
+                                  ".serving", "/ready", "/predict", order, project)  # fmt: skip
+            [load] = measure(contender, [32], seconds, scratch)
+            runs[mode].append(load.requests_per_s)
+    on, off = (statistics.median(runs[mode]) for mode in ("on", "off"))
+    print(f"prediction log on: {on:.0f} req/s, off: {off:.0f} req/s at 32 connections "
+          f"(medians of 3): logging costs {1 - on / off:.1%} of throughput")  # fmt: skip
+    print(f"{'PASS' if on >= 0.9 * off else 'FAIL'}  the prediction log costs <= 10% of throughput")
+    return on, off
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=5, help="per load level (default 5)")
@@ -369,6 +390,7 @@ def main() -> None:
             )  # fmt: skip
         print(f"{'server':<34}{'conns':>6}{'req/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
         results = {c.name: measure(c, levels, args.seconds, scratch) for c in contenders}
+        prediction_log_overhead(project, package, order, args.seconds, scratch)
         sizes = {}
         if has_docker:
             python = json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"]

@@ -153,7 +153,8 @@ def set_env(project: Path, **settings: str) -> None:
 def bake_for_the_stack(output_dir: Path) -> Path:
     """A project named like every other here, with its stack on ports free now."""
     project = bake(output_dir, project_name="Stack Check")
-    set_env(project, MLFLOW_PORT=str(free_port()), SERVE_PORT=str(free_port()))
+    ports = ("MLFLOW_PORT", "SERVE_PORT", "POSTGRES_PORT", "PROMETHEUS_PORT", "EVIDENTLY_PORT")
+    set_env(project, **{name: str(free_port()) for name in ports})
     return project
 
 

@@ -23,8 +23,9 @@ VARIANTS = {
         "github_owner": "Acme-Mobility",
     },
 }
-# Jinja left in a file: `{{`, `{%` or `{#` (GitHub's `${{ }}` expressions are not Jinja).
-UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
+# Jinja left in a file: `{{`, `{%` or `{#`. GitHub's `${{ }}` expressions are not Jinja, nor
+# are Prometheus's alert templates, whose `{{ $value }}` and `{{ $labels.x }}` start with `$`.
+UNRENDERED = re.compile(r"(?<!\$)\{\{(?!\s*\$)|\{%|\{#")
 
 
 def project_files(project: Path) -> list[Path]:

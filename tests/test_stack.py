@@ -113,13 +113,16 @@ HEALTHY = {
     "credentials-check": "exited 0",
     "postgres": "healthy",
     "mlflow": "healthy",
+    "prediction-store": "exited 0",
     "serve": "healthy",
 }
 
 
 def test_hadolint_passes_on_every_dockerfile(tmp_path) -> None:
     project = bake(tmp_path)
-    dockerfiles = [TEMPLATE / "compose" / "mlflow" / "Dockerfile", project / "Dockerfile"]
+    compose = TEMPLATE / "compose"
+    dockerfiles = [compose / "mlflow" / "Dockerfile", compose / "evidently" / "Dockerfile"]
+    dockerfiles.append(project / "Dockerfile")
     result = subprocess.run(["hadolint", *map(str, dockerfiles)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -178,6 +181,8 @@ def test_no_secret_on_a_command_line_in_a_container_environment_or_the_config(
         "POSTGRES_PASSWORD",
         "MLFLOW_TRACKING_PASSWORD",
         "MLFLOW_FLASK_SERVER_SECRET_KEY",
+        "PREDICTION_LOG_PASSWORD",
+        "EVIDENTLY_SECRET_KEY",
     }
     leaks = [
         f"{key} in {where}"

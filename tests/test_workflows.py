@@ -49,7 +49,7 @@ def workflow(project: Path, name: str = "ci") -> dict:
 
 def workflows(project: Path) -> dict[str, dict]:
     files = sorted((project / ".github" / "workflows").glob("*.y*ml"))
-    assert [f.name for f in files] == ["ci.yml", "pr-comment.yml", "retrain.yml"]
+    assert [f.name for f in files] == ["ci.yml", "monitor.yml", "pr-comment.yml", "retrain.yml"]
     return {f.stem: load(f) for f in files}
 
 
@@ -90,7 +90,7 @@ def actionlint() -> list[str]:
 
 def test_actionlint_passes_on_every_variant(actionlint, variant: Path) -> None:
     files = sorted(str(p) for p in (variant / ".github" / "workflows").glob("*.y*ml"))
-    assert len(files) == 3  # ci, pr-comment, retrain
+    assert len(files) == 4  # ci, monitor, pr-comment, retrain
     result = check([*actionlint, *files])
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -204,7 +204,7 @@ def test_every_job_declares_least_privilege_and_a_timeout(project: Path) -> None
                 if "actions/checkout" in step.get("uses", ""):
                     assert step["with"]["persist-credentials"] is False, name
     assert writers == {"ci.checks": set(), "ci.pipeline": set(), "ci.release": {"packages"},
-                       "pr-comment.comment": {"pull-requests"},
+                       "monitor.monitor": set(), "pr-comment.comment": {"pull-requests"},
                        "retrain.retrain": {"contents", "pull-requests"}}  # fmt: skip
     assert workflow(project)["jobs"]["release"]["if"] == "github.event_name == 'push'"
 
@@ -270,7 +270,7 @@ def test_jobs_only_set_up_and_call_make_targets(project: Path) -> None:
     assert called <= targets
     assert called == {"ci-uv", "ci-setup", "lint", "test", "repro-ci", "metrics-report",
                       "pr-comment", "image", "release-check", "release", "retrain",
-                      "retrain-pr"}  # fmt: skip
+                      "retrain-pr", "monitor"}  # fmt: skip
 
 
 def test_the_release_ships_the_gated_champion_and_never_retrains_unchecked(project: Path) -> None:
@@ -292,6 +292,18 @@ def test_the_retrain_runs_on_a_schedule_and_proposes_a_pull_request(project: Pat
     commands = [step["run"] for step in job["steps"] if "run" in step]
     assert commands == ["make ci-uv ci-setup release-check", "make retrain", "make retrain-pr"]
     assert job["env"]["MLFLOW_TRACKING_URI"] == "${{ secrets.MLFLOW_TRACKING_URI }}"
+
+
+def test_monitoring_runs_on_a_schedule_against_the_team_store(project: Path) -> None:
+    monitor = workflows(project)["monitor"]
+    assert set(triggers(monitor)) == {"schedule", "workflow_dispatch"}
+    job = monitor["jobs"]["monitor"]
+    commands = [step["run"] for step in job["steps"] if "run" in step]
+    assert commands == ["make ci-uv ci-setup release-check", "make monitor"]
+    for name in ("MLFLOW_TRACKING_URI", "PREDICTION_LOG", "PREDICTION_LOG_PASSWORD"):
+        assert job["env"][name] == f"${{{{ secrets.{name} }}}}"
+    upload = next(s for s in job["steps"] if "upload-artifact@" in s.get("uses", ""))
+    assert upload["if"] == "always()" and upload["with"]["path"].startswith("reports/monitoring")
 
 
 def test_release_without_the_team_server_stops_naming_what_to_set(project: Path) -> None:

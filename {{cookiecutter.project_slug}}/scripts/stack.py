@@ -1,7 +1,8 @@
 """The laptop's side of the local stack, from the settings in .env.
 
     python3 scripts/stack.py run COMMAND...   COMMAND with MLflow's client on the stack's
-                                              tracking server, logged in as .env's admin
+                                              tracking server, logged in as .env's admin,
+                                              the stack's prediction log and Evidently UI
     python3 scripts/stack.py info             where the stack answers and how to log in
 
 The Makefile's stack targets use both. `run` passes on only the client's settings,
@@ -37,6 +38,10 @@ def tracking_uri(settings: dict[str, str]) -> str:
     return f"http://127.0.0.1:{settings['MLFLOW_PORT']}"
 
 
+def prediction_log(settings: dict[str, str]) -> str:
+    return f"postgresql://predictions@127.0.0.1:{settings['POSTGRES_PORT']}/predictions"
+
+
 def run(command: list[str]) -> None:
     settings = read_env()
     require(settings, "MLFLOW_PORT", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
@@ -45,6 +50,16 @@ def run(command: list[str]) -> None:
         "MLFLOW_TRACKING_USERNAME": settings["MLFLOW_TRACKING_USERNAME"],
         "MLFLOW_TRACKING_PASSWORD": settings["MLFLOW_TRACKING_PASSWORD"],
     }
+    if settings.get("POSTGRES_PORT") and settings.get("PREDICTION_LOG_PASSWORD"):
+        os.environ |= {  # the prediction log: what the stack's service writes
+            "PREDICTION_LOG": prediction_log(settings),
+            "PREDICTION_LOG_PASSWORD": settings["PREDICTION_LOG_PASSWORD"],
+        }
+    if settings.get("EVIDENTLY_PORT") and settings.get("EVIDENTLY_SECRET_KEY"):
+        os.environ |= {
+            "EVIDENTLY_URL": f"http://127.0.0.1:{settings['EVIDENTLY_PORT']}",
+            "EVIDENTLY_SECRET_KEY": settings["EVIDENTLY_SECRET_KEY"],
+        }
     os.execvp(command[0], command)
 
 
@@ -59,7 +74,10 @@ def info() -> None:
         " password: MLFLOW_TRACKING_PASSWORD in .env\n"
         f"  service  http://127.0.0.1:{settings['SERVE_PORT']}  the champion"
         " in its image (POST /predict, docs at /docs)\n"
-        "  The same champion on this laptop: make serve-stack (port 8000), make smoke-stack"
+        "  The same champion on this laptop: make serve-stack (port 8000), make smoke-stack\n"
+        f"  monitoring (make monitoring-up): Prometheus http://127.0.0.1:"
+        f"{settings.get('PROMETHEUS_PORT', '9090')}, Evidently UI http://127.0.0.1:"
+        f"{settings.get('EVIDENTLY_PORT', '8002')}; reports: make monitor-on-stack"
     )
 
 

@@ -20,6 +20,15 @@ SMALL_MODEL = ModelParams.model_validate(
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def prediction_log(tmp_path_factory: pytest.TempPathFactory):
+    """The services the tests start log their predictions here, never into the project."""
+    folder = tmp_path_factory.mktemp("prediction-log")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREDICTION_LOG", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def orders() -> pd.DataFrame:
     """Labelled rows spread over every feature's range (see Contract.samples)."""

@@ -34,7 +34,7 @@ def test_compose_writes_what_dvc_exp_run_writes(overrides, tmp_path: Path) -> No
     ("group", "option"),
     [
         (group, option)
-        for group in ("data", "train", "promotion", "experiment")
+        for group in ("data", "train", "promotion", "monitor", "experiment")
         for option in options(group)
     ],
 )

@@ -19,7 +19,8 @@ from {{ cookiecutter.package_name }}.core.champion import ChampionRecord
 from {{ cookiecutter.package_name }}.core.contract import Contract, Feature
 from {{ cookiecutter.package_name }}.core.modeling import build_model
 from {{ cookiecutter.package_name }}.core.params import compose_params
-from {{ cookiecutter.package_name }}.core.registry import Registry
+from {{ cookiecutter.package_name }}.core.reference import PROFILE
+from {{ cookiecutter.package_name }}.core.registry import BASELINE, Registry
 from {{ cookiecutter.package_name }}.io.sources import SourceProblem
 from {{ cookiecutter.package_name }}.jobs import compose, train_segments
 from {{ cookiecutter.package_name }}.usecase import USE_CASE
@@ -80,6 +81,14 @@ def test_pipeline_trains_beats_the_baseline_and_promotes(workspace, monkeypatch)
     assert "holdout_mae" in run.data.metrics
     plotted = Path("reports/plots/mae_by_segment.csv").read_text()
     assert plotted.startswith("segment,mae,own_mae,rows")
+    # What monitoring compares live traffic with: recorded with the model, and at promotion.
+    profile = model_io.metadata("models/champion")[PROFILE]
+    assert set(profile["ranges"]) == set(CONTRACT.numeric) and profile["rows"] > 0
+    cities = {f.name: f for f in CONTRACT.features}[USE_CASE.segment].categories
+    assert set(champion.baseline["mae_by_segment"]) == set(cities)
+    assert champion.baseline["prediction_mean"] > 0
+    tag = registry().client.get_model_version(registry().name, "1").tags[BASELINE]
+    assert json.loads(tag) == champion.baseline
 
 
 def test_a_worse_model_becomes_challenger_and_the_champion_stays(workspace, monkeypatch) -> None:

@@ -3,10 +3,12 @@
 The default data source (`data.source: synthetic`). Point `data.source` at your
 own table to replace it (see conf/data/); everything downstream only relies on
 the feature contract in usecase.py. Each city has its own dynamics: speed, how
-much rush hours slow it down, how long couriers take to arrive when busy.
+much rush hours slow it down, how long couriers take to arrive when busy, and (to
+simulate a week unlike the training data, monitoring/simulate.py) its own weather
+and how many couriers work there.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,8 @@ class City:
     speed_kmh: float
     rush_slowdown: float  # speed factor at lunch and dinner
     courier_wait: float  # minutes per (orders per courier)^1.5
+    weather: dict[str, float] = field(default_factory=dict)  # its own shares; {}: WEATHER_SHARE
+    couriers: float = 1.0  # courier supply: 0.5, half the couriers, twice the load on each
 
 
 CITIES = {
@@ -57,15 +61,20 @@ def generate_orders(n_orders: int, seed: int, cities: dict[str, City] = CITIES) 
     rng = np.random.default_rng(seed)
     city = _choice(rng, {name: c.share for name, c in cities.items()}, n_orders)
     weather = _choice(rng, WEATHER_SHARE, n_orders)
+    for name, dynamics in cities.items():
+        if dynamics.weather and (here := city == name).any():
+            weather[here] = _choice(rng, dynamics.weather, int(here.sum()))
     hour = rng.choice(24, size=n_orders, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
     weekday = rng.integers(0, 7, size=n_orders)
     distance = np.clip(rng.lognormal(np.log(3.0), 0.6, n_orders), 0.1, 30.0)
     prep = np.clip(rng.gamma(6.0, 2.5, n_orders), 1.0, 90.0)
     items = np.clip(rng.poisson(2.0, n_orders) + 1, 1, 50)
     rush = np.isin(hour, [12, 13, 19, 20])
-    courier_load = np.clip(rng.gamma(2.0, 0.5, n_orders) + 0.8 * rush, 0.0, 10.0)
+    supply = np.array([cities[name].couriers for name in city])
+    courier_load = np.clip((rng.gamma(2.0, 0.5, n_orders) + 0.8 * rush) / supply, 0.0, 10.0)
 
-    dynamics = pd.DataFrame([cities[name].__dict__ for name in city])
+    fields = ("speed_kmh", "rush_slowdown", "courier_wait")
+    dynamics = pd.DataFrame([{k: getattr(cities[name], k) for k in fields} for name in city])
     speed = dynamics["speed_kmh"].to_numpy() * np.vectorize(WEATHER_SPEED.get)(weather)
     speed *= np.where(rush, dynamics["rush_slowdown"], 1.0) * np.where(weekday >= 5, 1.08, 1.0)
     courier_wait = dynamics["courier_wait"].to_numpy() * courier_load**1.5

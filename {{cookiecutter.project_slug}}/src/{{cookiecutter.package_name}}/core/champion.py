@@ -7,7 +7,7 @@ image read; it needs no MLflow (the serving image has none).
 import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import model_io
@@ -28,6 +28,7 @@ class ChampionRecord:
     experiment: str
     serves: bool = True  # False: a segment's champion the global model beats on its rows
     segment: str | None = None  # the segment value a segment's champion is for
+    baseline: dict = field(default_factory=dict)  # at promotion: core/reference.py's baseline
 
     @classmethod
     def of(cls, uri: str, name: str, version: str, run_id: str, holdout_mae: float | None):

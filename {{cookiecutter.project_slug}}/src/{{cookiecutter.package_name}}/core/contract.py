@@ -145,6 +145,31 @@ class Contract:
         target = np.clip(low + (high - low) * (0.1 + 0.5 * signal), low, high).round(2)
         return pd.DataFrame({self.key: np.arange(1, n + 1), **columns, self.target.name: target})
 
+    @cached_property
+    def keyed_request_model(self) -> type[BaseModel]:
+        """`request_model` and, optionally, the row's key: what the service accepts.
+
+        The key is not a feature: the prediction log records it, so that outcomes
+        reported later under the same key can be joined to the prediction.
+        """
+        description = f"Optional: your {self.key}, to report this order's outcome under later"
+        # A whole number (2.0 is 2, as for the features) that fits a Postgres bigint.
+        whole = Annotated[int, Field(ge=0, le=2**63 - 1), BeforeValidator(_whole_number)]
+        key = (whole | None, Field(None, description=description))
+        return create_model(
+            self.request_model.__name__, __base__=self.request_model, **{self.key: key}
+        )
+
+    def validate_outcomes(self, table: pd.DataFrame, source: str) -> pd.DataFrame:
+        """Outcomes reported after the fact: each row's key and target, checked as in training."""
+        from pandera.errors import SchemaErrors
+
+        outcomes = self.schema().select_columns([self.key, self.target.name])
+        try:
+            return outcomes.validate(table, lazy=True)
+        except SchemaErrors as errors:
+            raise ContractViolation(_report(errors.failure_cases, source)) from None
+
 
 @dataclass(frozen=True)
 class UseCase:

@@ -10,6 +10,7 @@ typo fails at once with the key's name, and each stage takes its typed part.
 import importlib
 import inspect
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeInt,
+    PositiveFloat,
     PositiveInt,
     ValidationError,
 )
@@ -101,12 +103,47 @@ class SegmentParams(_Strict):
     min_rows: NonNegativeInt
 
 
+class DriftThresholds(_Strict):
+    numeric_threshold: PositiveFloat
+    categorical_threshold: PositiveFloat
+    segment_threshold: PositiveFloat
+    segment_min_rows: PositiveInt
+
+
+class ErrorThresholds(_Strict):
+    max_mae_ratio: float = Field(gt=1)
+    min_outcomes: PositiveInt
+
+
+class MonitorParams(_Strict):
+    """`make monitor` (monitoring/monitor.py): no pipeline stage reads these."""
+
+    window_hours: PositiveFloat
+    since: datetime | None  # without an offset: UTC
+    until: datetime | None
+    min_rows: PositiveInt
+    drift: DriftThresholds
+    out_of_range_share: float = Field(ge=0, lt=1)
+    error: ErrorThresholds
+    output: str
+
+    def window(self, now: datetime) -> tuple[datetime, datetime]:
+        """(since, until) in UTC: the explicit times, else `window_hours` up to `until` or now."""
+        until = _utc(self.until) if self.until else now
+        since = _utc(self.since) if self.since else until - timedelta(hours=self.window_hours)
+        if since >= until:
+            order = f"monitor.since ({since}) must come before monitor.until ({until})"
+            raise InvalidParams([order])
+        return since, until
+
+
 class Params(_Strict):
     data: DataParams
     model: ModelParams
     train: TrainParams
     promotion: PromotionParams
     segment: SegmentParams
+    monitor: MonitorParams
 
 
 class InvalidParams(Problem):
@@ -159,6 +196,10 @@ def _problem(error: dict[str, Any]) -> str:
     if error["type"] == "missing":
         return f"{key}: missing"
     return f"{key}: {error['msg']} (got {error['input']!r})"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -7,9 +7,11 @@ gives up its place. Registration is idempotent: a model restored from DVC's run
 cache keeps the version it has. `challenger` goes to the best model that did not win.
 """
 
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import model_io
@@ -17,7 +19,8 @@ from .champion import UNREGISTERED, ChampionRecord, install_champion
 from .contract import Contract
 from .modeling import mae
 from .params import PromotionParams
-from .registry import CHALLENGER, CHAMPION, Registry, champion_uri
+from .reference import baseline
+from .registry import BASELINE, CHALLENGER, CHAMPION, Registry, champion_uri
 
 
 @dataclass(frozen=True)
@@ -48,23 +51,32 @@ class Gate:
     promotion: PromotionParams
     may_register: str | None  # None, or why this run registers nothing
     server: bool  # the champion of record is the server's (else the champion directory's)
+    segment: str  # the feature whose groups get their own baseline figures
     notes: list[str] = field(default_factory=list)
 
-    def score(self, uri: str, what: str) -> float | None:
+    def predict(self, uri: str, what: str) -> np.ndarray | None:
+        """The model's holdout predictions; None (and a note) if it does not fit the contract."""
         try:
             model_io.check_fits(uri, self.contract, what)
         except model_io.IncompatibleModel as problem:
             self.notes.append(str(problem))
             return None
-        predicted = model_io.load_model(uri).predict(self.holdout[self.contract.feature_names])
+        return model_io.load_model(uri).predict(self.holdout[self.contract.feature_names])
+
+    def score(self, uri: str, what: str) -> float | None:
+        if (predicted := self.predict(uri, what)) is None:
+            return None
         return mae(self.holdout[self.contract.target.name], predicted)
 
     def __call__(self, candidate: Candidate, champion_dir: Path, keep=()) -> Decision:
         """Apply the gate; `champion_dir` ends up holding the champion (`keep`: its sub-folders
         that are not part of the model and stay)."""
-        new_mae = self.score(str(candidate.model_dir), f"the trained model ({self.registry.name})")
-        if new_mae is None:
+        what = f"the trained model ({self.registry.name})"
+        predicted = self.predict(str(candidate.model_dir), what)
+        if predicted is None:
             raise model_io.IncompatibleModel(self.notes[-1])
+        new_mae = mae(self.holdout[self.contract.target.name], predicted)
+        figures = baseline(self.holdout, predicted, self.contract, self.segment)
         champion = champion_uri(champion_dir, self.registry, self.server)
         old_mae = self.score(*champion) if champion else None
         same = champion is not None and self._run_of(champion[0]) == candidate.run_id
@@ -80,6 +92,7 @@ class Gate:
         else:
             version = self.registry.register(candidate.model_uri, candidate.run_id)
             self.registry.tag(version, "holdout_mae", f"{new_mae:.4f}")
+            self.registry.tag(version, BASELINE, json.dumps(figures))
             self._move_aliases(version, new_mae, promoted, old_mae)
 
         if promoted and (version or not same):  # else the same model keeps its record
@@ -90,6 +103,7 @@ class Gate:
                 candidate.run_id,
                 new_mae,
             )
+            record = replace(record, baseline=figures)  # what live traffic is compared with
             install_champion(candidate.model_dir, champion_dir, record, keep)
         elif champion and self.server:  # the commit carries the champion it was compared with
             self.registry.fetch(self.registry.alias(CHAMPION), champion_dir, keep)

@@ -4,8 +4,10 @@
 win. The champion is also a model directory (champion.py).
 """
 
+import json
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import mlflow
@@ -16,6 +18,7 @@ from . import model_io
 from .champion import ChampionRecord, install_champion
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+BASELINE = "baseline"  # the model version's tag that holds ChampionRecord.baseline, as JSON
 
 
 class Registry:
@@ -66,9 +69,10 @@ class Registry:
     def describe(self, version: ModelVersion) -> ChampionRecord:
         mae = version.tags.get("holdout_mae")
         number = str(version.version)  # an int in some stores, a str in others
-        return ChampionRecord.of(
+        record = ChampionRecord.of(
             self.uri(number), self.name, number, version.run_id, None if mae is None else float(mae)
         )
+        return replace(record, baseline=json.loads(version.tags.get(BASELINE, "{}")))
 
     def resolve(self, reference: str) -> ModelVersion:
         """The version `models:/name@alias` or `models:/name/version` points to."""

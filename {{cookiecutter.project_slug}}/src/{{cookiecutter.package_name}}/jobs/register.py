@@ -46,7 +46,13 @@ def main() -> None:
 
     def gate(name: str, rows: pd.DataFrame) -> Gate:
         return Gate(
-            Registry(name), USE_CASE.contract, rows, params.promotion, why_not, uses_server()
+            Registry(name),
+            USE_CASE.contract,
+            rows,
+            params.promotion,
+            why_not,
+            uses_server(),
+            USE_CASE.segment,
         )
 
     overall = gate(USE_CASE.name, holdout)(

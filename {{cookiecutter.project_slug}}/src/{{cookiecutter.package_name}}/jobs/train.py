@@ -14,6 +14,7 @@ from ..core.fanout import fan_out
 from ..core.modeling import fit_model, regression_metrics
 from ..core.params import PARAMS_FILE, load_params
 from ..core.problems import report_problems
+from ..core.reference import PROFILE, training_profile
 from ..core.tracking import configure_tracking, provenance
 from ..io.tables import read_table
 from ..usecase import USE_CASE
@@ -49,12 +50,14 @@ def main() -> None:
         mlflow.log_artifact(str(PARAMS_FILE), "config")
         fitted = model.predict(features)
         mlflow.log_metrics({f"train_{k}": v for k, v in regression_metrics(target, fitted).items()})
-        model_uri = model_io.log_model(model, features, trusted(model), tags)
+        profile = {PROFILE: training_profile(table, contract)}  # what the service compares with
+        model_uri = model_io.log_model(model, features, trusted(model), tags | profile)
         uris = {}
         for value, segment_model in by_segment.items():
             folder = f"{segments.FOLDER}/{segments.key(value)}"
             sample, trust = tables[value][contract.feature_names], trusted(segment_model)
-            model_io.save_model(segment_model, paths.trained / folder, trust, tags, sample)
+            own = tags | {PROFILE: training_profile(tables[value], contract)}
+            model_io.save_model(segment_model, paths.trained / folder, trust, own, sample)
             mlflow.log_artifacts(str(paths.trained / folder), folder)
             uris[value] = f"runs:/{run.info.run_id}/{folder}"
     # The same bytes as the logged model, as a DVC-tracked output: a clone pulls it.

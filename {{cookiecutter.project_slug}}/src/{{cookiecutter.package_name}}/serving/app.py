@@ -7,6 +7,7 @@ requests share model calls (batching.py) through a lean or compiled predict
 (predictor.py), each order to its segment's model where it has one (routing.py).
 """
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, In
 from starlette.routing import Route
 
 from ..core.contract import UseCase
+from ..monitoring.live import PredictionMonitor
 from ..usecase import USE_CASE
 from .batching import MicroBatcher, Rows
 from .endpoint import NotReady, PredictEndpoint, one_line
@@ -88,6 +90,7 @@ def create_app(
                 in_thread=call_s > SLOW_CALL_S,
             )
             await served["batcher"].predict([dict(contract.example)])  # a real prediction
+            served["monitor"] = PredictionMonitor.start(use_case, model)
         except Exception as error:
             served["problem"] = str(error)
             log.error("not ready: %s", one_line(error, limit=2000))
@@ -116,6 +119,8 @@ def create_app(
         yield
         if "batcher" in served:
             await served.pop("batcher").close()
+        if "monitor" in served:  # what is still queued reaches the prediction log
+            await asyncio.to_thread(served.pop("monitor").close)
         served.clear()
         served["problem"] = STOPPED
 
@@ -124,6 +129,7 @@ def create_app(
             raise NotReady(served["problem"])
         answers = await served["batcher"].predict(rows)
         PREDICTIONS.inc(len(rows))
+        served["monitor"].record(rows, answers)  # logged and counted off this path
         return {
             contract.target.name: [minutes for minutes, _ in answers],
             "model_version": served["model"].main.record.model_version,

@@ -57,8 +57,9 @@ class PredictEndpoint:
         body_timeout_s: float,
         overloaded: Callable[[], bool] = lambda: False,
     ) -> None:
-        self.one_order = TypeAdapter(contract.request_model)
-        many = Annotated[list[contract.request_model], Field(min_length=1, max_length=MAX_ORDERS)]
+        order = contract.keyed_request_model  # the features, and the caller's key (logged)
+        self.one_order = TypeAdapter(order)
+        many = Annotated[list[order], Field(min_length=1, max_length=MAX_ORDERS)]
         self.many_orders = TypeAdapter(many)
         self.predict = predict
         self.body_timeout_s = body_timeout_s

@@ -69,9 +69,9 @@ def document(app: FastAPI, contract: Contract, protected: list[str] | None) -> d
         ),
         **{contract.target.name: (list[float], Field(max_length=MAX_ORDERS))},
     )
-    for model in (contract.request_model, predictions, Problem, ValidationProblem):
+    for model in (contract.keyed_request_model, predictions, Problem, ValidationProblem):
         _add_component(components, model)
-    order = {"$ref": REF.format(model=contract.request_model.__name__)}
+    order = {"$ref": REF.format(model=contract.keyed_request_model.__name__)}
     orders = {"type": "array", "items": order, "minItems": 1, "maxItems": MAX_ORDERS}
 
     def answer(description: str, model: str, **extra: Any) -> dict[str, Any]:

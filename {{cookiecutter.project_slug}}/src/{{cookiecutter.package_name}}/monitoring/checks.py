@@ -1,0 +1,168 @@
+"""The monitor's checks as one Evidently report: drift, ranges and live error, each a test.
+
+Within a segment (a city), a column's values are also an extra column named
+`<column> [<segment>]`, empty on the other segments' rows: Evidently judges it like
+any other column and its tests name the segment. (Evidently 0.7's GroupBy gives every
+group the overall MAE and leaves the group out of its tests' names: not used here.)
+The live error of a window is the mean absolute error of the predictions whose outcome
+is known; the reference's error column holds the holdout MAE recorded at promotion, so
+the report shows the two side by side.
+"""
+
+import re
+from typing import Any
+
+import pandas as pd
+from evidently import DataDefinition, Dataset, Report
+from evidently.metrics import MeanValue, OutListValueCount, OutRangeValueCount
+from evidently.presets import DataDriftPreset
+from evidently.tests import lte
+
+from ..core.champion import ChampionRecord
+from ..core.contract import UseCase
+from ..core.params import MonitorParams
+from .store import PREDICTION
+
+ERROR = "absolute_error"
+FAILING = ("FAIL", "ERROR")  # Evidently's test statuses that raise the alarm
+IN_SEGMENT = re.compile(r"^(?P<column>.*) \[(?P<segment>.*)\]$")
+
+
+def in_segment(column: str, segment: str) -> str:
+    return f"{column} [{segment}]"
+
+
+def evaluate(
+    live: pd.DataFrame,
+    reference: pd.DataFrame,
+    record: ChampionRecord,
+    use_case: UseCase,
+    settings: MonitorParams,
+):
+    """(Evidently snapshot, findings): `live` (with outcomes) against `reference`."""
+    contract, by = use_case.contract, use_case.segment
+    target, notes = contract.target.name, []
+    current = live[[*contract.feature_names, PREDICTION]].copy()
+    current[ERROR] = (live[target] - live[PREDICTION]).abs()
+    past = reference[[*contract.feature_names, PREDICTION]].copy()
+    past[ERROR] = record.holdout_mae
+    rows = current[by].value_counts()
+    segments = sorted(str(s) for s, n in rows.items() if n >= settings.drift.segment_min_rows)
+    if small := sorted(str(s) for s, n in rows.items() if n < settings.drift.segment_min_rows):
+        notes.append(f"{by} {', '.join(small)}: too few predictions to judge alone")
+    judged = [name for name in contract.feature_names if name != by] + [PREDICTION]
+    per_segment_mae = record.baseline.get("mae_by_segment", {})
+    extra_now, extra_then = {}, {}
+    for segment in segments:
+        here, there = current[by] == segment, past[by] == segment
+        for column in judged:
+            extra_now[in_segment(column, segment)] = current[column].where(here)
+            extra_then[in_segment(column, segment)] = past[column].where(there)
+        holdout_mae = per_segment_mae.get(segment)
+        extra_now[in_segment(ERROR, segment)] = current[ERROR].where(here)
+        extra_then[in_segment(ERROR, segment)] = pd.Series(holdout_mae, past.index).where(there)
+    current = pd.concat([current, pd.DataFrame(extra_now, current.index)], axis=1)
+    past = pd.concat([past, pd.DataFrame(extra_then, past.index)], axis=1)
+
+    categorical = [c for c in current if _base(c) in contract.categorical]
+    definition = DataDefinition(
+        numerical_columns=[c for c in current if c not in categorical],
+        categorical_columns=categorical,
+    )
+    drift = settings.drift
+    metrics: list[Any] = [
+        DataDriftPreset(
+            columns=[c for c in current if _base(c) in judged or _base(c) == by],
+            num_method="wasserstein",
+            cat_method="jensenshannon",
+            num_threshold=drift.numeric_threshold,
+            cat_threshold=drift.categorical_threshold,
+            per_column_threshold={c: drift.segment_threshold for c in current if " [" in c},
+        )
+    ]
+    share = [lte(settings.out_of_range_share)]
+    for name in contract.numeric:
+        low, high = reference[name].min(), reference[name].max()
+        metrics.append(OutRangeValueCount(column=name, left=low, right=high, share_tests=share))
+    for name in contract.categorical:
+        seen = sorted(reference[name].unique())
+        metrics.append(OutListValueCount(column=name, values=seen, share_tests=share))
+    metrics += _error_checks(current, record, settings, segments, notes)
+
+    model = f"{record.model_name} {record.model_version}"
+    report = Report(metrics, metadata={"model": model}, include_tests=True)  # drift: its own
+    snapshot = report.run(
+        Dataset.from_pandas(current, data_definition=definition),
+        Dataset.from_pandas(past, data_definition=definition),
+        tags=[record.model_name, f"version {record.model_version}"],
+    )
+    return snapshot, findings(snapshot.dict(), contract.feature_names) | {"notes": notes}
+
+
+def _error_checks(current, record, settings, segments, notes) -> list:
+    """Live MAE, overall and by segment, where enough outcomes are known."""
+    limit, ratio = settings.error.min_outcomes, settings.error.max_mae_ratio
+    if record.holdout_mae is None:
+        notes.append("the model has no holdout MAE on record: live error not judged")
+        return []
+    if (known := int(current[ERROR].notna().sum())) < limit:
+        notes.append(
+            f"{known} outcomes known (monitor.error.min_outcomes {limit}): error not judged"
+        )
+        return []
+    checks = [MeanValue(column=ERROR, tests=[lte(round(ratio * record.holdout_mae, 4))])]
+    per_segment = record.baseline.get("mae_by_segment", {})
+    for segment in segments:
+        column = in_segment(ERROR, segment)
+        if segment not in per_segment:
+            notes.append(f"{segment}: no holdout MAE recorded at promotion, error not judged")
+        elif current[column].notna().sum() >= limit:
+            threshold = round(ratio * per_segment[segment], 4)
+            checks.append(MeanValue(column=column, tests=[lte(threshold)]))
+    return checks
+
+
+def findings(result: dict[str, Any], features: list[str]) -> dict[str, Any]:
+    """What failed, and what moved: features, segments, the prediction, the error."""
+    values = {metric["id"]: metric["value"] for metric in result["metrics"]}
+    failed = []
+    for test in result["tests"]:
+        if str(getattr(test["status"], "value", test["status"])) not in FAILING:
+            continue
+        params = test["metric_config"]["params"]
+        column = params.get("column")
+        match = IN_SEGMENT.match(column or "")
+        failed.append(
+            {
+                "check": _kind(params["type"], column),
+                "column": match["column"] if match else column,
+                "segment": match["segment"] if match else None,
+                "value": values.get(test["metric_config"]["metric_id"]),
+                "description": test["description"],
+            }
+        )
+    moved_features = {f["column"] for f in failed if f["column"] in features}
+    return {
+        "alarm": bool(failed),
+        "tests": {"total": len(result["tests"]), "failed": len(failed)},
+        "moved": {
+            "features": sorted(moved_features),
+            "segments": sorted({f["segment"] for f in failed if f["segment"]}),
+            "prediction": any(f["column"] == PREDICTION for f in failed),
+            "error": sorted({f["segment"] or "overall" for f in failed if f["check"] == "error"}),
+        },
+        "failed": failed,
+    }
+
+
+def _kind(metric_type: str, column: str | None) -> str:
+    if "Out" in metric_type:
+        return "range"
+    if _base(column or "") == ERROR:
+        return "error"
+    return "drift"
+
+
+def _base(column: str) -> str:
+    match = IN_SEGMENT.match(column)
+    return match["column"] if match else column
