@@ -3,8 +3,10 @@
 Built from the contract's own rows (Contract.samples), never the example generator.
 """
 
+import re
 import threading
 import time
+import tomllib
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -213,3 +215,17 @@ def test_the_monitor_window_is_checked() -> None:
         later.window(datetime.now(UTC))
     since, until = SETTINGS.window(datetime(2026, 3, 8, tzinfo=UTC))
     assert until - since == timedelta(hours=SETTINGS.window_hours)
+
+
+def test_the_evidently_ui_image_installs_what_uv_lock_pins() -> None:
+    """The UI reads the snapshots `make monitor` writes: the same Evidently, the same pandas."""
+    locked = {
+        package["name"]: package["version"]
+        for package in tomllib.loads((PROJECT / "uv.lock").read_text())["package"]
+    }
+    requirements = (PROJECT / "compose" / "evidently" / "requirements.txt").read_text()
+    pinned = dict(re.findall(r"^([\w-]+)==(\S+)$", requirements, re.M))
+    assert set(pinned) == {"evidently", "pandas"}
+    assert pinned == {name: locked[name] for name in pinned}, (
+        "compose/evidently/requirements.txt differs from uv.lock: copy uv.lock's versions there"
+    )
