@@ -319,6 +319,10 @@ def test_dependabot_watches_every_pinned_thing_after_a_cooldown(project: Path) -
     updates = load(project / ".github" / "dependabot.yml")["updates"]
     ecosystems = {update["package-ecosystem"] for update in updates}
     assert {"github-actions", "uv", "docker", "docker-compose", "pip"} <= ecosystems
+    (docker,) = (update for update in updates if update["package-ecosystem"] == "docker")
+    for dockerfile in project.glob("**/Dockerfile"):  # every image's base, the stack's too
+        folder = dockerfile.parent.relative_to(project).as_posix()
+        assert ("/" + folder).replace("/.", "/") in docker["directories"], folder
     for update in updates:  # a fresh release waits a week: time for a bad one to be pulled
         assert update["cooldown"]["default-days"] >= 7, update["package-ecosystem"]
 

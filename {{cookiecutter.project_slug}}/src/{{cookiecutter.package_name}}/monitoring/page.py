@@ -77,8 +77,7 @@ def _moved(moved: dict[str, Any]) -> str:
 
 
 def _what(failed: dict[str, Any]) -> str:
-    column = failed["column"] or "share of drifting columns"
-    return "live MAE" if column == ERROR else column
+    return "live MAE" if failed["column"] == ERROR else failed["column"]
 
 
 def _where(failed: dict[str, Any]) -> str:
