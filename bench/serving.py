@@ -254,6 +254,10 @@ def measure(
         else:
             subprocess.run(["pkill", "-TERM", "-s", str(server.pid)])
             server.wait(timeout=30)
+            deadline = time.monotonic() + 30  # the service itself, draining, outlives its shell
+            while subprocess.run(["pgrep", "-s", str(server.pid)], capture_output=True).stdout:
+                assert time.monotonic() < deadline, f"{contender.name} did not stop"
+                time.sleep(0.2)
     for load in loads:
         print(
             f"{contender.name:<34}{load.connections:>6}{load.requests_per_s:>11.0f}"
