@@ -226,6 +226,26 @@ class Contender:
     container: bool = False
 
 
+def stop_session(server: subprocess.Popen) -> None:
+    """SIGTERM to the server's session, SIGKILL to what is left after 30 s: the service
+    itself (draining, writing its log) outlives the shell that started it."""
+    session = str(server.pid)
+    subprocess.run(["pkill", "-TERM", "-s", session])
+    server.wait(timeout=30)
+    if not session_ended(session, within_s=30):
+        subprocess.run(["pkill", "-KILL", "-s", session])
+        session_ended(session, within_s=10)
+
+
+def session_ended(session: str, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while subprocess.run(["pgrep", "-s", session], capture_output=True).stdout:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def measure(
     contender: Contender, levels: list[int], seconds: int, scratch: Path, probe=None
 ) -> list[Load]:
@@ -252,12 +272,7 @@ def measure(
         if contender.container:
             sh(f"docker rm -f {container}", contender.cwd)
         else:
-            subprocess.run(["pkill", "-TERM", "-s", str(server.pid)])
-            server.wait(timeout=30)
-            deadline = time.monotonic() + 30  # the service itself, draining, outlives its shell
-            while subprocess.run(["pgrep", "-s", str(server.pid)], capture_output=True).stdout:
-                assert time.monotonic() < deadline, f"{contender.name} did not stop"
-                time.sleep(0.2)
+            stop_session(server)
     for load in loads:
         print(
             f"{contender.name:<34}{load.connections:>6}{load.requests_per_s:>11.0f}"
