@@ -1,5 +1,6 @@
 """What the benchmark scripts share: baking a project and running commands in it."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -12,6 +13,8 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 
 
 def bake(output_dir: str | Path, **answers: str) -> Path:
+    # The project's DVC remote (under XDG_DATA_HOME) goes with the output directory.
+    os.environ["XDG_DATA_HOME"] = str(Path(output_dir) / "xdg")
     return Path(
         cookiecutter(
             str(TEMPLATE), no_input=True, output_dir=str(output_dir), extra_context=answers

@@ -85,7 +85,8 @@ def main(n, rows_per_city):
         dataclasses.replace(f, categories=tuple(cities)) if f is city else f
         for f in CONTRACT.features
     )
-    contract = dataclasses.replace(CONTRACT, features=features)
+    example = CONTRACT.example | {{"city": cities[0]}}  # the contract checks its example
+    contract = dataclasses.replace(CONTRACT, features=features, example=example)
     tables = list(groups(generate_orders(n * rows_per_city, 1, cities), "city", 50).values())
     settings = {{"contract": contract, "model": MODEL, "log_target": False}}
     results = {{}}

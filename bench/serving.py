@@ -24,7 +24,6 @@ Needs wrk (apt-get install wrk); the container figures need a Docker engine.
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
@@ -357,7 +356,6 @@ def main() -> None:
         sys.exit("wrk is missing: apt-get install wrk")
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         scratch = Path(tmp)
-        os.environ["XDG_DATA_HOME"] = str(scratch / "xdg")  # the project's DVC remote goes too
         start = time.perf_counter()
         project = bake(tmp)
         sh("make setup repro", project)
