@@ -85,7 +85,7 @@ def main(n, rows_per_city):
         dataclasses.replace(f, categories=tuple(cities)) if f is city else f
         for f in CONTRACT.features
     )
-    example = CONTRACT.example | {{"city": cities[0]}}  # the contract checks its example
+    example = CONTRACT.example | {{"city": next(iter(cities))}}  # the contract checks it
     contract = dataclasses.replace(CONTRACT, features=features, example=example)
     tables = list(groups(generate_orders(n * rows_per_city, 1, cities), "city", 50).values())
     settings = {{"contract": contract, "model": MODEL, "log_target": False}}
