@@ -72,7 +72,9 @@ def cluster():
     time.sleep(3)
     for _ in range(2):
         processes.append(subprocess.Popen(
-            ["dask", "worker", address, "--nthreads", "1", "--no-dashboard"], **quiet
+            ["dask", "worker", address, "--nthreads", "1", "--no-dashboard"], **quiet,
+            env=os.environ | {{"DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON__MALLOC_TRIM_THRESHOLD_":
+                               "None"}},  # as core/fanout.py's local workers: glibc's own
         ))
     time.sleep(5)
     return address, processes
