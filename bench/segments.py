@@ -66,6 +66,14 @@ def cluster():
     port = {port}
     address = f"tcp://127.0.0.1:{{port}}"
     quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Dask's nanny gives its workers MALLOC_TRIM_THRESHOLD_=65536 unless configured not to.
+    config = os.path.abspath("dask-config")
+    os.makedirs(config, exist_ok=True)
+    with open(os.path.join(config, "malloc.yaml"), "w") as file:
+        file.write(
+            "distributed:\\n  nanny:\\n    pre-spawn-environ:\\n"
+            "      MALLOC_TRIM_THRESHOLD_: null\\n"
+        )
     processes = [subprocess.Popen(
         ["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
     )]
@@ -73,8 +81,7 @@ def cluster():
     for _ in range(2):
         processes.append(subprocess.Popen(
             ["dask", "worker", address, "--nthreads", "1", "--no-dashboard"], **quiet,
-            env=os.environ | {{"DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON__MALLOC_TRIM_THRESHOLD_":
-                               "None"}},  # as core/fanout.py's local workers: glibc's own
+            env=os.environ | {{"DASK_CONFIG": config}},  # as core/fanout.py's local workers
         ))
     time.sleep(5)
     return address, processes
