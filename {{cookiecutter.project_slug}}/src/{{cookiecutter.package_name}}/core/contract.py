@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from .problems import Problem
 
@@ -29,6 +29,10 @@ class Feature:
     @property
     def is_categorical(self) -> bool:
         return bool(self.categories)
+
+
+class InvalidContract(Problem, ValueError):
+    """The contract contradicts itself (usecase.py)."""
 
 
 class ContractViolation(Problem):
@@ -48,11 +52,16 @@ class Contract:
         missing = [name for name in self.feature_names if name not in self.example]
         extra = [name for name in self.example if name not in self.feature_names]
         if missing or extra:
-            raise ValueError(
-                f"the contract's example must give every feature a value: add {missing}"
-                + (f", remove {extra}" if extra else "")
+            raise InvalidContract(
+                "the contract's example order (usecase.py) must give every feature a value: "
+                f"add {missing}" + (f", remove {extra}" if extra else "")
             )
-        self.request_model.model_validate(self.example)  # its values must pass too
+        try:
+            self.request_model.model_validate(self.example)  # its values must pass too
+        except ValidationError as error:
+            raise InvalidContract(
+                f"the contract's example order (usecase.py) breaks the contract: {error}"
+            ) from None
 
     @cached_property
     def feature_names(self) -> list[str]:
@@ -211,13 +220,23 @@ def _whole_number(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+# What pandera's table-wide checks mean, in the words of the fix.
+TABLE_CHECKS = {
+    "column_in_schema": "columns the contract does not know (rename or drop them)",
+    "column_in_dataframe": "columns the contract needs and the table lacks",
+}
+
+
 def _report(failures: pd.DataFrame, source: str, examples: int = 5) -> str:
-    lines = [f"{source} breaks the data contract (the features in src/.../usecase.py):"]
-    failures = failures.assign(column=failures["column"].fillna("<table>"))
-    for (column, check), group in failures.groupby(["column", "check"], sort=False):
-        rows = group["index"].dropna().astype(int).tolist()
+    usecase = f"src/{__package__.split('.')[0]}/usecase.py"
+    lines = [f"{source} breaks the data contract (the features in {usecase}):"]
+    for (column, check), group in failures.groupby(["column", "check"], sort=False, dropna=False):
         values = group["failure_case"].head(examples).tolist()
-        where = f"{len(rows)} rows, e.g. rows {rows[:examples]}" if rows else "whole column"
+        if pd.isna(column):
+            lines.append(f"  - {TABLE_CHECKS.get(check, check)}: {values}")
+            continue
+        rows = group["index"].dropna().astype(int).tolist()
+        where = f"{len(rows)} rows, e.g. rows {rows[:examples]} (from 0)" if rows else "all rows"
         lines.append(f"  - column {column!r} fails {check}: {where}; values {values}")
     lines.append(
         "Fix the data at its source, or change the features if the contract itself changed."

@@ -82,7 +82,8 @@ def main() -> None:
     if answered < len(week):
         raise ReplayFailed(
             f"{len(week) - answered} of {len(week)} orders were not answered by {args.url}: "
-            "is the service running (make serve), and ready?"
+            "is the service running (make serve), and ready? On another port: make simulate "
+            "URL=http://127.0.0.1:PORT"
         )
     time.sleep(2)
     store = open_store(contract)
