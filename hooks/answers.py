@@ -138,3 +138,6 @@ class AnswerChecks(Extension):
     def __init__(self, environment) -> None:
         super().__init__(environment)
         environment.filters["checked"] = checked
+        # Where the template is, absolute (cookiecutter's _repo_dir may be relative to a
+        # folder the hooks no longer run in): the post-generation hook builds its runtime.
+        environment.globals["template_dir"] = str(Path(__file__).resolve().parents[1])

@@ -1,17 +1,20 @@
 """Turn the rendered files into a working repository.
 
-The default DVC remote on a local directory, a `.env` with fresh secrets, and git
-with a first commit (DVC experiments need one). Nothing here uses the network.
+The goldenpath runtime's wheel in wheels/ (unless a package index serves it), the
+default DVC remote on a local directory, a `.env` with fresh secrets, and git with a
+first commit (DVC experiments need one).
 """
 
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
+TEMPLATE = Path(r"""{{ template_dir }}""")
 
 
 def local_dvc_remote(slug: str) -> Path:
@@ -22,6 +25,23 @@ def local_dvc_remote(slug: str) -> Path:
     """
     data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(data_home) / "dvc-remotes" / f"{slug}-{secrets.token_hex(4)}"
+
+
+def bundle_runtime(template: Path) -> None:
+    """The runtime's wheel, built from the template's runtime/, as the project's index."""
+    uv = shutil.which("uv")
+    if uv is None:
+        sys.exit(
+            "ERROR: uv is not on PATH: install it (https://docs.astral.sh/uv/), then bake again."
+        )
+    built = subprocess.run(
+        [uv, "build", "--quiet", "--wheel", "--out-dir", "wheels", str(template / "runtime")],
+        capture_output=True,
+        text=True,
+    )
+    if built.returncode != 0:
+        sys.exit(f"ERROR: building the goldenpath runtime's wheel failed:\n{built.stderr}")
+    (Path("wheels") / ".gitignore").unlink(missing_ok=True)  # uv's: the wheel is committed
 
 
 def git(*args: str) -> None:
@@ -39,6 +59,8 @@ def commit_scaffold() -> None:
 
 
 def main() -> None:
+    if not ANSWERS["package_index"]:
+        bundle_runtime(TEMPLATE)
     remote = local_dvc_remote(ANSWERS["project_slug"])
     with Path(".dvc/config").open("a") as config:
         config.write(f"['remote \"local\"']\n    url = {remote}\n")

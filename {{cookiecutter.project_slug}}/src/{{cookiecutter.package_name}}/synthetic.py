@@ -4,11 +4,12 @@ The default data source (`data.source: synthetic`). Point `data.source` at your
 own table to replace it (see conf/data/); everything downstream only relies on
 the feature contract in usecase.py. Each city has its own dynamics: speed, how
 much rush hours slow it down, how long couriers take to arrive when busy, and (to
-simulate a week unlike the training data, monitoring/simulate.py) its own weather
-and how many couriers work there.
+simulate a week unlike the training data, `make simulate WEEK=changed`) its own
+weather and how many couriers work there.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -101,3 +102,17 @@ def generate_orders(n_orders: int, seed: int, cities: dict[str, City] = CITIES) 
             "delivery_minutes": np.clip(minutes, 1.0, 240.0).round(1),
         }
     )
+
+
+STORM = {"storm": 0.7, "rain": 0.3}
+# The weeks `make simulate` replays: one like the training data, and a storm in Porto,
+# where streets flood and most couriers stay home (its weather, courier load and
+# delivery times move; the other cities do not).
+WEEKS = {
+    "normal": generate_orders,
+    "changed": partial(
+        generate_orders,
+        cities=CITIES
+        | {"porto": replace(CITIES["porto"], speed_kmh=11.0, weather=STORM, couriers=0.4)},
+    ),
+}

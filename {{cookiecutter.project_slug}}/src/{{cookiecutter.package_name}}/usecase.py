@@ -1,12 +1,14 @@
 """The use case: what this project predicts. Edit this file to change it.
 
-Everything else (core/, io/, jobs/, serving/) is generic machinery that takes
-USE_CASE as a value: the contract drives validation, training and serving; the
+The machinery is the goldenpath runtime, which takes USE_CASE as a value (pyproject.toml
+declares it): the contract drives validation, training, serving and monitoring; the
 name is the registered model's. The data source and the model are configuration
 (conf/data/, conf/model/).
 """
 
-from .core.contract import Contract, Feature, UseCase
+from goldenpath import Contract, Feature, UseCase
+
+from . import synthetic
 
 CONTRACT = Contract(
     features=(
@@ -49,4 +51,7 @@ USE_CASE = UseCase(
     experiment="{{ cookiecutter.project_slug }}",
     contract=CONTRACT,
     segment="city",
+    title={{ cookiecutter.project_name | tojson }},
+    example_data=synthetic.generate_orders,  # data.source: synthetic (conf/data/)
+    scenarios=synthetic.WEEKS,  # make simulate WEEK=normal|changed
 )

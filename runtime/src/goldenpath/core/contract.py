@@ -1,0 +1,259 @@
+"""The feature contract: what one row to predict looks like, as a value.
+
+Validation (the pandera schema), training (column order and encodings) and
+serving (the request model) are all derived from a `Contract`, so they cannot
+drift apart. The project's own contract is in `usecase.py`.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+
+from .problems import Problem
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    description: str
+    dtype: type  # int, float or str
+    minimum: float | None = None
+    maximum: float | None = None
+    categories: tuple[str, ...] = ()
+
+    @property
+    def is_categorical(self) -> bool:
+        return bool(self.categories)
+
+
+class InvalidContract(Problem, ValueError):
+    """The contract contradicts itself (usecase.py)."""
+
+
+class ContractViolation(Problem):
+    """A table broke the feature contract; str() is a report meant for people."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """Features, the target and the row key of a labelled table, and one example request."""
+
+    features: tuple[Feature, ...]
+    target: Feature
+    key: str
+    example: Mapping[str, Any] = field(hash=False)  # one request: a value for every feature
+
+    def __post_init__(self) -> None:
+        missing = [name for name in self.feature_names if name not in self.example]
+        extra = [name for name in self.example if name not in self.feature_names]
+        if missing or extra:
+            raise InvalidContract(
+                "the contract's example order (usecase.py) must give every feature a value: "
+                f"add {missing}" + (f", remove {extra}" if extra else "")
+            )
+        try:
+            self.request_model.model_validate(self.example)  # its values must pass too
+        except ValidationError as error:
+            raise InvalidContract(
+                f"the contract's example order (usecase.py) breaks the contract: {error}"
+            ) from None
+
+    @cached_property
+    def feature_names(self) -> list[str]:
+        return [feature.name for feature in self.features]
+
+    @cached_property
+    def categorical(self) -> list[str]:
+        return [feature.name for feature in self.features if feature.is_categorical]
+
+    @cached_property
+    def numeric(self) -> list[str]:
+        return [feature.name for feature in self.features if not feature.is_categorical]
+
+    def schema(self) -> Any:
+        """pandera's schema of a labelled table: the key, every feature and the target."""
+        import pandera.pandas as pa  # the pipeline's: the serving image has no pandera
+
+        columns = {self.key: pa.Column(int, unique=True, nullable=False)}
+        columns |= {feature.name: _column(feature) for feature in (*self.features, self.target)}
+        return pa.DataFrameSchema(columns, strict=True, ordered=False)
+
+    def validate(self, table: pd.DataFrame, source: str) -> pd.DataFrame:
+        """`table` coerced to the contract's dtypes, or ContractViolation naming every problem."""
+        from pandera.errors import SchemaErrors
+
+        try:
+            return self.schema().validate(table, lazy=True)
+        except SchemaErrors as errors:
+            raise ContractViolation(_report(errors.failure_cases, source)) from None
+
+    @cached_property
+    def request_model(self) -> type[BaseModel]:
+        """The pydantic model of one request row, as the serving API accepts it.
+
+        Strict, because a lax conversion is silent train/serve skew: a number must be a
+        JSON number (not `true`, not `"2"`), an integer a whole number (`2` or `2.0`, as
+        JSON Schema has it; not `2.5`), NaN and Infinity are refused, and so is any
+        field the contract does not name.
+        """
+        fields = {feature.name: _field(feature) for feature in self.features}
+        config = ConfigDict(
+            extra="forbid",
+            strict=True,
+            allow_inf_nan=False,
+            json_schema_extra={"examples": [dict(self.example)]},
+        )
+        model = create_model("Order", __config__=config, **fields)
+        model.__doc__ = "One row to predict, as the serving API accepts it."
+        return model
+
+    def frame(self, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+        """Validated rows as the table the model takes: its columns, in its order.
+
+        Built column by column from plain values (serving calls it once per batch);
+        categories stay Python strings, which the encoder reads as it reads `str` columns.
+        """
+        return pd.DataFrame(
+            {
+                feature.name: np.array(
+                    [row[feature.name] for row in rows],
+                    dtype=object if feature.is_categorical else feature.dtype,
+                )
+                for feature in self.features
+            }
+        )
+
+    def samples(self, n: int, seed: int = 0) -> pd.DataFrame:
+        """`n` labelled rows spread over every feature's range and categories.
+
+        The target depends on every feature, so a model can learn it: tests and
+        start-up checks use these rows, never the example data generator.
+        """
+        rng = np.random.default_rng(seed)
+        columns, effects = {}, []
+        for feature in self.features:
+            if feature.is_categorical:
+                codes = rng.integers(0, len(feature.categories), n)
+                columns[feature.name] = np.array(feature.categories, dtype=object)[codes]
+                effects.append(codes / max(len(feature.categories) - 1, 1))
+            else:
+                low, high = feature.minimum, feature.maximum
+                if feature.dtype is int:
+                    values = rng.integers(int(low), int(high) + 1, n)
+                else:
+                    values = rng.uniform(low, high, n).round(3)
+                columns[feature.name] = values
+                effects.append((values - low) / (high - low))
+        low, high = self.target.minimum, self.target.maximum
+        signal = np.mean(effects, axis=0) + rng.normal(0, 0.02, n)
+        target = np.clip(low + (high - low) * (0.1 + 0.5 * signal), low, high).round(2)
+        return pd.DataFrame({self.key: np.arange(1, n + 1), **columns, self.target.name: target})
+
+    @cached_property
+    def keyed_request_model(self) -> type[BaseModel]:
+        """`request_model` and, optionally, the row's key: what the service accepts.
+
+        The key is not a feature: the prediction log records it, so that outcomes
+        reported later under the same key can be joined to the prediction.
+        """
+        description = f"Optional: your {self.key}, to report this order's outcome under later"
+        # A whole number (2.0 is 2, as for the features) that fits a Postgres bigint.
+        whole = Annotated[int, Field(ge=0, le=2**63 - 1), BeforeValidator(_whole_number)]
+        key = (whole | None, Field(None, description=description))
+        return create_model(
+            self.request_model.__name__, __base__=self.request_model, **{self.key: key}
+        )
+
+    def validate_outcomes(self, table: pd.DataFrame, source: str) -> pd.DataFrame:
+        """Outcomes reported after the fact: each row's key and target, checked as in training."""
+        from pandera.errors import SchemaErrors
+
+        outcomes = self.schema().select_columns([self.key, self.target.name])
+        try:
+            return outcomes.validate(table, lazy=True)
+        except SchemaErrors as errors:
+            raise ContractViolation(_report(errors.failure_cases, source)) from None
+
+
+# An example-data generator: (rows, seed) -> a labelled table that honours the contract.
+Generator = Callable[[int, int], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class UseCase:
+    """What a project predicts: the value the runtime takes (a project's usecase.py).
+
+    `example_data` generates the table of `data.source: synthetic`; `scenarios` are
+    the weeks `simulate` can replay against a service (name -> generator).
+    """
+
+    name: str  # the registered model's name in the MLflow registry
+    experiment: str  # the MLflow experiment every run is recorded in
+    contract: Contract
+    segment: str  # a categorical feature whose groups get their own error figures
+    title: str = ""  # the service's title in its API documents; default: name
+    example_data: Generator | None = field(default=None, hash=False, compare=False)
+    scenarios: Mapping[str, Generator] = field(default_factory=dict, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.segment not in self.contract.categorical:
+            raise InvalidContract(
+                f"segment {self.segment!r} is not a categorical feature of the contract"
+                f" (usecase.py): name one of {list(self.contract.categorical)}"
+            )
+        if not self.title:
+            object.__setattr__(self, "title", self.name)
+
+
+def _column(feature: Feature) -> Any:
+    import pandera.pandas as pa
+
+    if feature.is_categorical:
+        checks = [pa.Check.isin(feature.categories)]
+    else:
+        checks = [pa.Check.in_range(feature.minimum, feature.maximum)]
+    return pa.Column(
+        feature.dtype, checks=checks, nullable=False, coerce=True, description=feature.description
+    )
+
+
+def _field(feature: Feature) -> tuple[Any, Any]:
+    if feature.is_categorical:
+        return Literal[feature.categories], Field(description=feature.description)
+    bounds = Field(ge=feature.minimum, le=feature.maximum, description=feature.description)
+    if feature.dtype is int:
+        return Annotated[int, BeforeValidator(_whole_number)], bounds
+    return feature.dtype, bounds
+
+
+def _whole_number(value: Any) -> Any:
+    """2.0 is the integer 2 (JSON does not tell them apart); anything else is left to refuse."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# What pandera's table-wide checks mean, in the words of the fix.
+TABLE_CHECKS = {
+    "column_in_schema": "columns the contract does not know (rename or drop them)",
+    "column_in_dataframe": "columns the contract needs and the table lacks",
+}
+
+
+def _report(failures: pd.DataFrame, source: str, examples: int = 5) -> str:
+    lines = [f"{source} breaks the data contract (the features in the project's usecase.py):"]
+    for (column, check), group in failures.groupby(["column", "check"], sort=False, dropna=False):
+        values = group["failure_case"].head(examples).tolist()
+        if pd.isna(column):
+            lines.append(f"  - {TABLE_CHECKS.get(check, check)}: {values}")
+            continue
+        rows = group["index"].dropna().astype(int).tolist()
+        where = f"{len(rows)} rows, e.g. rows {rows[:examples]} (from 0)" if rows else "all rows"
+        lines.append(f"  - column {column!r} fails {check}: {where}; values {values}")
+    lines.append(
+        "Fix the data at its source, or change the features if the contract itself changed."
+    )
+    return "\n".join(lines)

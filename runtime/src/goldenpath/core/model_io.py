@@ -1,0 +1,195 @@
+"""Saving, logging and loading models: the one module that knows MLflow's model format.
+
+A model is a scikit-learn pipeline (the contract's encoding in front of any
+estimator with scikit-learn's API: scikit-learn's own, LightGBM, ...), saved
+with skops, which loads only the types it was told to trust. A model directory
+(MLmodel, model.skops) is read without MLflow, so the serving image carries none:
+MLflow is imported only to log, save, download, or load from a registry.
+"""
+
+import importlib.metadata
+import json
+import os
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import skops.io
+import yaml
+
+from . import project
+from .contract import Contract
+from .problems import Problem
+
+RUNTIME = __name__.split(".", 1)[0]  # this package: its types in a model are trusted
+# Always trusted: what every pipeline is made of (an OrderedDict holds LightGBM's settings).
+BASE_TRUST = ("sklearn.", "numpy.", "scipy.", "collections.OrderedDict")
+MODEL_LIBRARIES = ("lightgbm.",)  # of conf/model/'s estimators, besides scikit-learn's
+SIGNATURE_TYPES = {int: "long", float: "double", str: "string"}
+SKOPS = "skops"  # mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS
+
+
+class UntrustedModel(Problem):
+    pass
+
+
+class IncompatibleModel(Problem):
+    """A model whose inputs are not the contract's features; str() says which and what to do."""
+
+
+def trusted_types(model: Any, library: str, extra: Iterable[str] = ()) -> list[str]:
+    """The types skops must trust to load `model`: from its library, the base ones, `extra`."""
+    allowed = (*BASE_TRUST, f"{library}.", *_own_packages(), *extra)
+    types = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    foreign = [name for name in types if not name.startswith(allowed)]
+    if foreign:
+        raise UntrustedModel(
+            f"the model holds types that are not trusted: {foreign}. Review them, then add "
+            "their module to train.trusted_types in conf/train/."
+        )
+    return types
+
+
+def _own_packages() -> tuple[str, ...]:
+    return (f"{RUNTIME}.", f"{project.package()}.")
+
+
+def serving_requirements() -> list[str]:
+    """What loading a model needs: the project's and this runtime's dependencies, pinned
+    to the versions installed here."""
+    from packaging.requirements import Requirement
+
+    pinned = {}
+    for distribution in (project.distribution(), RUNTIME):
+        for line in importlib.metadata.requires(distribution) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                version = importlib.metadata.version(requirement.name)
+                pinned[requirement.name] = f"{requirement.name}=={version}"
+    return sorted(pinned.values())
+
+
+def log_model(model: Any, features: pd.DataFrame, trusted: list[str], tags: dict[str, str]) -> str:
+    """Log `model` in the active run; returns its `models:/` URI."""
+    import mlflow
+
+    saved = _as_saved(model, features, trusted, tags)
+    logged = mlflow.sklearn.log_model(model, name="model", input_example=features.head(3), **saved)
+    return logged.model_uri
+
+
+def save_model(
+    model: Any, path: Path, trusted: list[str], tags: dict[str, str], features: pd.DataFrame
+) -> None:
+    """`model` as a model directory, as log_model stores it but without a run."""
+    import mlflow
+
+    mlflow.sklearn.save_model(model, str(path), **_as_saved(model, features, trusted, tags))
+
+
+def _as_saved(
+    model: Any, features: pd.DataFrame, trusted: list[str], tags: dict[str, str]
+) -> dict[str, Any]:
+    from mlflow.models import infer_signature
+
+    with warnings.catch_warnings():
+        # MLflow hints that integer columns cannot hold missing values: the contract forbids them.
+        warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
+        signature = infer_signature(features, model.predict(features.head(10)))
+    return {
+        "serialization_format": SKOPS,
+        "skops_trusted_types": trusted,
+        "signature": signature,
+        "pip_requirements": serving_requirements(),
+        "metadata": tags,
+    }
+
+
+def _is_local(uri: str) -> bool:
+    return (Path(uri) / "MLmodel").is_file()
+
+
+def _mlmodel(uri: str) -> dict[str, Any]:
+    """The MLmodel file of `uri`: read directly from a directory, through MLflow otherwise."""
+    if _is_local(uri):
+        return yaml.safe_load((Path(uri) / "MLmodel").read_text())
+    from mlflow.models import Model
+
+    return Model.load(uri).to_dict()
+
+
+def load_model(uri: str) -> Any:
+    """The scikit-learn pipeline at `uri` (a model directory, or a models:/ or runs:/ URI).
+
+    A model directory says which types skops may load; they are checked against what
+    this project trusts first (the file could say anything): BASE_TRUST, the model
+    libraries of conf/model/, this package, and MODEL_TRUSTED_TYPES (module prefixes,
+    comma-separated: set it once you have reviewed a model's other types).
+    """
+    flavor = _mlmodel(uri)["flavors"].get("sklearn", {}) if _is_local(uri) else {}
+    if flavor.get("serialization_format") == SKOPS:  # as mlflow.sklearn loads it
+        trusted = flavor.get("skops_trusted_types") or []
+        extra = tuple(filter(None, os.environ.get("MODEL_TRUSTED_TYPES", "").split(",")))
+        allowed = (*BASE_TRUST, *MODEL_LIBRARIES, *_own_packages(), *extra)
+        if foreign := [name for name in trusted if not name.startswith(allowed)]:
+            raise UntrustedModel(
+                f"the model at {uri} asks to load types this project does not trust: {foreign}."
+                " Review them; then set MODEL_TRUSTED_TYPES to their modules to load it."
+            )
+        return skops.io.load(Path(uri) / flavor["pickled_model"], trusted=trusted)
+    import mlflow
+
+    return mlflow.sklearn.load_model(uri)
+
+
+def download(uri: str, destination: Path) -> Path:
+    """The model files at `uri` (a registry, run or logged-model URI) in `destination`.
+
+    MLmodel's `artifact_path` names where MLflow stored them (an absolute path in the
+    embedded store): the copy records `uri` instead, so no folder name is kept.
+    """
+    import mlflow
+
+    path = Path(mlflow.artifacts.download_artifacts(uri, dst_path=str(destination)))
+    mlmodel = yaml.safe_load((path / "MLmodel").read_text())
+    if "artifact_path" in mlmodel:
+        mlmodel["artifact_path"] = uri
+        (path / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False))
+    return path
+
+
+def metadata(uri: str) -> dict[str, str]:
+    """The provenance tags the model was logged with (see tracking.provenance)."""
+    return dict(_mlmodel(uri).get("metadata") or {})
+
+
+def check_fits(uri: str, contract: Contract, what: str) -> None:
+    """IncompatibleModel unless the model at `uri` takes exactly the contract's features."""
+    signature = _mlmodel(uri).get("signature")
+    if not signature:
+        return  # nothing recorded to compare (a model saved by hand): its predictions will tell
+    takes = {spec["name"]: spec["type"] for spec in json.loads(signature["inputs"])}
+    wants = {f.name: SIGNATURE_TYPES[f.dtype] for f in contract.features}
+    problems = [f"it lacks feature {name!r}" for name in wants if name not in takes]
+    problems += [f"it expects {name!r}, not in the contract" for name in takes if name not in wants]
+    problems += [
+        f"it reads {name!r} as {takes[name]}, the contract says {kind}"
+        for name, kind in wants.items()
+        if name in takes and takes[name] != kind
+    ]
+    if problems:
+        raise IncompatibleModel(
+            f"{what} does not fit this project's feature contract: {'; '.join(problems)}. "
+            "It was trained with another contract (on another branch?). Serve this commit's "
+            "model (`uv run dvc checkout`, then `make serve`) or train one (`make repro`)."
+        )
+
+
+def single_threaded(model: Any) -> Any:
+    """`model` predicting on one thread: a service gets its parallelism from worker processes."""
+    if hasattr(model, "get_params"):
+        threads = [name for name in model.get_params(deep=True) if name.split("__")[-1] == "n_jobs"]
+        model.set_params(**dict.fromkeys(threads, 1))
+    return model

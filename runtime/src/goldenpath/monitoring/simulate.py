@@ -1,0 +1,96 @@
+"""Replay a week of orders against a running service, then report what actually happened.
+
+    python -m goldenpath.monitoring.simulate WEEK [--url URL] [--orders N]
+    (or: make simulate WEEK=..., against `make serve`)
+
+The weeks are the use case's scenarios (UseCase.scenarios: a name and a generator of
+labelled rows each; the example's are a normal week and one that changed). Each order
+goes to URL/predict with a fresh order_id, one order per request, several at a time; then the orders' actual delivery times go to the prediction store as
+outcomes (outcomes.py), as a delivery system would report them. It ends by printing
+the window that `make monitor` should look at: a demonstration of the loop, on the
+scenario's dynamics.
+"""
+
+import argparse
+import http.client
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from ..core.problems import Problem, report_problems
+from ..core.project import use_case
+from .outcomes import add_outcomes
+from .store import open_store
+
+CLIENTS = 8  # requests in flight at once
+
+
+class ReplayFailed(Problem):
+    pass
+
+
+def replay(url: str, orders: list[dict]) -> int:
+    """POST each order to url/predict; returns how many were answered 200."""
+    parts, local = urlsplit(url), threading.local()
+
+    def post(order: dict) -> bool:
+        if not hasattr(local, "connection"):  # one kept-alive connection per client thread
+            local.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        headers = {"Content-Type": "application/json"}
+        try:
+            local.connection.request("POST", "/predict", json.dumps(order), headers)
+            response = local.connection.getresponse()
+            response.read()
+            return response.status == 200
+        except (OSError, http.client.HTTPException):
+            local.connection.close()
+            del local.connection
+            return False
+
+    with ThreadPoolExecutor(CLIENTS) as clients:
+        return sum(clients.map(post, orders))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    weeks = use_case().scenarios
+    if not weeks:
+        raise ReplayFailed(
+            "the use case (usecase.py) has no scenarios to replay: give UseCase(scenarios=...) "
+            "a generator per week, such as {'normal': ..., 'changed': ...}"
+        )
+    parser.add_argument("week", choices=sorted(weeks))
+    parser.add_argument("--url", default="http://127.0.0.1:8000", help="the running service")
+    parser.add_argument("--orders", type=int, default=10_000, help="orders in the week")
+    parser.add_argument("--seed", type=int, default=None, help="default: a new week each time")
+    args = parser.parse_args()
+    contract = use_case().contract
+    seed = args.seed if args.seed is not None else time.time_ns() % 2**32
+    week = weeks[args.week](args.orders, seed)
+    week[contract.key] = time.time_ns() // 1000 + week.index  # unique across replays
+    start = datetime.now(UTC)
+    answered = replay(args.url, week[[contract.key, *contract.feature_names]].to_dict("records"))
+    end = datetime.now(UTC) + timedelta(seconds=2)  # the service's log writes every second
+    if answered < len(week):
+        raise ReplayFailed(
+            f"{len(week) - answered} of {len(week)} orders were not answered by {args.url}: "
+            "is the service running (make serve), and ready? On another port: make simulate "
+            "URL=http://127.0.0.1:PORT"
+        )
+    time.sleep(2)
+    store = open_store(contract)
+    delivered = week[[contract.key, contract.target.name]]
+    stored = add_outcomes(store, delivered, f"the {args.week} week") if store else 0
+    since, until = (moment.strftime("%Y-%m-%dT%H:%M:%S") for moment in (start, end))
+    window = f"monitor.since={since} monitor.until={until}"
+    print(
+        f"{args.week} week: {answered} orders predicted by {args.url}, {stored} outcomes stored.\n"
+        f"Monitor exactly this week: make monitor ARGS='{window}'"
+    )
+
+
+if __name__ == "__main__":
+    report_problems(main)

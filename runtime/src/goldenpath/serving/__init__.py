@@ -1,0 +1,1 @@
+"""The prediction service: `python -m goldenpath.serving` (or `make serve`)."""

@@ -1,1 +1,0 @@
-"""The prediction service: `python -m {{ cookiecutter.package_name }}.serving` (or `make serve`)."""
