@@ -62,7 +62,7 @@ def serving_requirements() -> list[str]:
     from packaging.requirements import Requirement
 
     pinned = {}
-    for distribution in (project.distribution(), RUNTIME):
+    for distribution in filter(None, (project.distribution(), RUNTIME)):
         for line in importlib.metadata.requires(distribution) or []:
             requirement = Requirement(line)
             if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):

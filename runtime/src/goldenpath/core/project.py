@@ -9,11 +9,13 @@ A project declares its use case in its pyproject.toml, and the layout it follows
     layout = 1
 
 Every command of the runtime gets the use case from `use_case()`, and passes it on as
-a value: no module of the runtime imports a project module by name.
+a value: no module of the runtime imports a project module by name. GOLDENPATH_USE_CASE
+(`module:attribute`) names another one instead, for the runtime's own tests.
 """
 
 import functools
 import importlib.metadata
+import os
 import tomllib
 from pathlib import Path
 
@@ -24,6 +26,7 @@ ENTRY_POINT_GROUP = "goldenpath"
 ENTRY_POINT = "use_case"
 SUPPORTED_LAYOUTS = (1,)  # what [tool.goldenpath] layout may say (see the runtime's README)
 MIGRATION = "see MIGRATING.md in the goldenpath template"
+OVERRIDE = "GOLDENPATH_USE_CASE"
 
 
 class ProjectProblem(Problem):
@@ -32,6 +35,8 @@ class ProjectProblem(Problem):
 
 @functools.cache
 def _entry_point() -> importlib.metadata.EntryPoint:
+    if OVERRIDE in os.environ:
+        return importlib.metadata.EntryPoint(ENTRY_POINT, os.environ[OVERRIDE], ENTRY_POINT_GROUP)
     found = [
         point
         for point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
@@ -56,7 +61,12 @@ def _entry_point() -> importlib.metadata.EntryPoint:
 def use_case() -> UseCase:
     """The project's use case (its usecase.py's USE_CASE), checked once."""
     check_layout(Path.cwd())
-    value = _entry_point().load()
+    try:
+        value = _entry_point().load()
+    except (ImportError, AttributeError) as error:
+        raise ProjectProblem(
+            f"the use case {_entry_point().value} cannot be loaded: {error}"
+        ) from None
     if not isinstance(value, UseCase):
         raise ProjectProblem(
             f"{_entry_point().value} is a {type(value).__name__}, not a goldenpath UseCase"
@@ -64,12 +74,16 @@ def use_case() -> UseCase:
     return value
 
 
-def distribution() -> str:
-    """The project's distribution name: its dependencies are what loading a model needs."""
+def distribution() -> str | None:
+    """The project's distribution name: its dependencies are what loading a model needs.
+
+    None for a use case named by GOLDENPATH_USE_CASE that no distribution installs.
+    """
     dist = _entry_point().dist
-    if dist is None:  # entry points always come from a distribution's metadata
-        raise ProjectProblem(f"{_entry_point().value}: no installed distribution declares it")
-    return dist.name
+    if dist is not None:
+        return dist.name
+    found = importlib.metadata.packages_distributions().get(package())
+    return found[0] if found else None
 
 
 def package() -> str:

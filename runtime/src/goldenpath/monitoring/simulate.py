@@ -5,10 +5,10 @@
 
 The weeks are the use case's scenarios (UseCase.scenarios: a name and a generator of
 labelled rows each; the example's are a normal week and one that changed). Each order
-goes to URL/predict with a fresh order_id, one order per request, several at a time; then the orders' actual delivery times go to the prediction store as
-outcomes (outcomes.py), as a delivery system would report them. It ends by printing
-the window that `make monitor` should look at: a demonstration of the loop, on the
-scenario's dynamics.
+goes to URL/predict with a fresh order_id, one order per request, several at a time;
+then the orders' actual outcomes go to the prediction store (outcomes.py), as a
+delivery system would report them. It ends by printing the window that `make monitor`
+should look at: a demonstration of the loop, on the scenario's dynamics.
 """
 
 import argparse

@@ -13,7 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-MARKER = "<!-- metrics-report -->"  # the project's scripts/pr_comment.py updates the comment that has it
+MARKER = (
+    "<!-- metrics-report -->"  # the project's scripts/pr_comment.py updates the comment that has it
+)
 LOWER_IS_BETTER = ("mae", "rmse")
 HIGHER_IS_BETTER = ("r2",)
 

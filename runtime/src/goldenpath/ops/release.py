@@ -1,6 +1,6 @@
 """The release: the team registry's champion as the serving image, never a fresh retrain.
 
-    python -m goldenpath.ops.release IMAGE      (or: make release; CI runs it on main and version tags)
+    python -m goldenpath.ops.release IMAGE   (make release; CI runs it on main and version tags)
 
 Needs the team's tracking server: MLFLOW_TRACKING_URI, MLFLOW_TRACKING_USERNAME and
 MLFLOW_TRACKING_PASSWORD (repository secrets in CI); without them it stops, never

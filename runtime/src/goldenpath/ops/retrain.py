@@ -1,6 +1,6 @@
 """The scheduled retrain: the configured source's fresh data, the pipeline, the gate's verdict.
 
-    python -m goldenpath.ops.retrain REPORT.md      (or: make retrain; .github/workflows/retrain.yml)
+    python -m goldenpath.ops.retrain REPORT.md   (make retrain; .github/workflows/retrain.yml)
 
 Needs the team's tracking server, as the release does (ops/release.py). Then:
 1. `dvc update` for every table imported under data/external/ (`dvc import-url`):
