@@ -11,6 +11,7 @@ import keyword
 import re
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 from cookiecutter.exceptions import FailedHookException
@@ -134,6 +135,12 @@ def checked(answers: dict) -> str:
     return "ok"
 
 
+def runtime_version() -> str:
+    """The version of the runtime in this template (runtime/pyproject.toml)."""
+    pyproject = Path(__file__).resolve().parents[1] / "runtime" / "pyproject.toml"
+    return tomllib.loads(pyproject.read_text())["project"]["version"]
+
+
 class AnswerChecks(Extension):
     def __init__(self, environment) -> None:
         super().__init__(environment)
@@ -141,3 +148,4 @@ class AnswerChecks(Extension):
         # Where the template is, absolute (cookiecutter's _repo_dir may be relative to a
         # folder the hooks no longer run in): the post-generation hook builds its runtime.
         environment.globals["template_dir"] = str(Path(__file__).resolve().parents[1])
+        environment.globals["runtime_version"] = runtime_version()
