@@ -1,10 +1,12 @@
 """What the pipeline produced, in a few lines: `make summary` (the end of `make quickstart`)."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
 from .core.champion import ChampionRecord
+from .core.tracking import STORE, project_root, uses_server
 from .serving.model import CHAMPION_DIR
 
 
@@ -15,9 +17,15 @@ def main() -> None:
     metrics = json.loads(Path("metrics.json").read_text())
     decision = json.loads(Path("reports/registration.json").read_text())
     latest = "the latest run" if decision["promoted"] else "an earlier run; the latest lost"
+    if uses_server():
+        registry = os.environ["MLFLOW_TRACKING_URI"]
+    elif (project_root() / STORE).is_dir():
+        registry = f"{STORE}/"
+    else:  # a fresh clone: the champion came from the DVC remote, the runs stayed behind
+        registry = "none in this copy (its runs are where it was trained)"
     print(
         f"\nChampion: {champion.model_name} version {champion.model_version}, from {latest}.\n"
-        f"  Files: {CHAMPION_DIR}/ (versioned by DVC with this commit); registry: .mlflow/\n"
+        f"  Files: {CHAMPION_DIR}/ (versioned by DVC with this commit); registry: {registry}\n"
         f"  Holdout MAE: {champion.holdout_mae:.2f} (latest run {metrics['holdout']['mae']:.2f}; "
         f"predicting the mean: {metrics['baseline_mae']:.2f})\n"
         "Next:\n"
