@@ -4,14 +4,21 @@
 
 Both sides come from `make repro-ci` (the sample data, so like is compared with
 like): this checkout's metrics.json must be fresh from it, and BASE_REV's are
-computed in a throwaway clone. Standard library only: runs before any setup.
+computed in a throwaway clone. Below the metrics, what computes each side: the
+goldenpath runtime's version and the stages whose runtime.yaml entry differs (an
+upgrade pull request shows what it changed, and what that did to the metrics).
 """
 
 import json
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
+
+import yaml
+
+from ..core.stages import RUNTIME_FILE
 
 MARKER = (
     "<!-- metrics-report -->"  # the project's scripts/pr_comment.py updates the comment that has it
@@ -35,8 +42,20 @@ def git(*args: str, cwd: Path = Path()) -> str:
     return done.stdout
 
 
-def base_metrics(rev: str) -> tuple[dict[str, float] | None, str]:
-    """Metrics of `make repro-ci` at `rev`, or (None, why not)."""
+class Side:
+    """What one side of the comparison ran: its metrics, runtime version and stages."""
+
+    def __init__(self, root: Path) -> None:
+        self.metrics = flatten(json.loads((root / "metrics.json").read_text()))
+        lock = tomllib.loads((root / "uv.lock").read_text())
+        found = [p["version"] for p in lock.get("package", []) if p["name"] == "goldenpath"]
+        self.runtime = found[0] if found else "none"
+        stages = root / RUNTIME_FILE
+        self.stages = yaml.safe_load(stages.read_text()) if stages.is_file() else {}
+
+
+def base_side(rev: str) -> tuple[Side | None, str]:
+    """What `make repro-ci` at `rev` gives, or (None, why not)."""
     with tempfile.TemporaryDirectory(prefix="metrics-base-") as tmp:
         clone = Path(tmp) / "base"
         git("clone", "--quiet", "--no-checkout", ".", str(clone))
@@ -50,7 +69,7 @@ def base_metrics(rev: str) -> tuple[dict[str, float] | None, str]:
         if run.returncode != 0:
             print(run.stdout[-4000:], run.stderr[-4000:], sep="\n", file=sys.stderr)
             return None, "`make ci-setup repro-ci` failed on the base commit (log above)"
-        return flatten(json.loads((clone / "metrics.json").read_text())), ""
+        return Side(clone), ""
 
 
 def verdict(name: str, change: float) -> str:
@@ -81,6 +100,28 @@ def table(before: dict[str, float] | None, after: dict[str, float], base: str, h
     return "\n".join(lines)
 
 
+def runtime_changes(before: Side, after: Side) -> list[str]:
+    """The runtime's version on each side, and each stage whose runtime entry changed."""
+    version = (
+        f"goldenpath {after.runtime}, unchanged"
+        if before.runtime == after.runtime
+        else f"goldenpath {before.runtime} → {after.runtime}"
+    )
+    lines = ["### What computes the pipeline (runtime.yaml)", "", f"Runtime: {version}."]
+    changed = [  # in the pipeline's order
+        stage
+        for stage in {**before.stages, **after.stages}
+        if before.stages.get(stage) != after.stages.get(stage)
+    ]
+    if not changed:
+        return [*lines, "No stage's runtime changed."]
+    lines += ["", "| Stage | Base | This PR |", "| --- | --- | --- |"]
+    for stage in changed:
+        old, new = (side.stages.get(stage, "-") for side in (before, after))
+        lines.append(f"| {stage} | {old} | {new} |")
+    return lines
+
+
 def main() -> None:
     if len(sys.argv) != 3:
         sys.exit("usage: python -m goldenpath.ops.metrics_report BASE_REV OUT.md")
@@ -93,15 +134,18 @@ def main() -> None:
     except subprocess.CalledProcessError:
         sys.exit(f"{base_rev!r} is not a commit here: fetch it (git fetch origin {base_rev}).")
     head = git("rev-parse", "--short", "HEAD").strip()
-    before, problem = base_metrics(base_rev)
+    before, problem = base_side(base_rev)
+    after = Side(Path())
     report = [
         MARKER,
         "### Model metrics (`make repro-ci`: the sample data)",
         "",
-        table(before, flatten(json.loads(metrics.read_text())), base, head),
+        table(before.metrics if before else None, after.metrics, base, head),
     ]
     if problem:
         report += ["", f"No base values: {problem}."]
+    else:
+        report += ["", *runtime_changes(before, after)]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(report) + "\n")
     print(out.read_text())
