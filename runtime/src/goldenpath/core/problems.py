@@ -7,6 +7,7 @@ module, for a Problem raised before that (importing an invalid usecase.py, say).
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 
 class Problem(Exception):
@@ -14,8 +15,12 @@ class Problem(Exception):
 
 
 def report_problems(main: Callable[[], None]) -> None:
-    """Run `main`; a Problem ends the program with its message and exit status 1."""
+    """Run `main` in a project of a supported layout; a Problem ends the program with its
+    message and exit status 1."""
+    from .project import check_layout  # here: project.py's own problems are Problems
+
     try:
+        check_layout(Path.cwd())
         main()
     except Problem as problem:
         sys.exit(f"error: {problem}")

@@ -1,0 +1,137 @@
+"""A project upgrades its runtime: stage dependencies, the version contract, the report.
+
+One bake, trained once, then changed as the seasons of a project change it: a runtime
+patch that only fixes a comment, a linter bump, a new scikit-learn, and a runtime
+release whose train stage computes something else. Each time `make repro` must re-run
+exactly the stages that the change affects (runtime.yaml, read by dvc.yaml), and the
+pull request's metrics report must show what the upgrade changed.
+"""
+
+import re
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from .conftest import TEMPLATE, bake, run
+
+pytestmark = pytest.mark.slow
+STAGES = ("compose", "ingest", "validate", "split", "train", "evaluate", "register")
+MODEL_STAGES = {"compose", "train", "evaluate", "register"}
+
+
+def ran(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([a-z_]+)'", output))
+
+
+def locked_version(project: Path, name: str) -> str:
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    return next(p["version"] for p in lock["package"] if p["name"] == name)
+
+
+def build_runtime(tmp: Path, version: str, edits: dict[str, tuple[str, str]]) -> Path:
+    """The template's runtime as release `version`, with `edits` (file: (old, new))."""
+    source = tmp / f"runtime-{version}"
+    shutil.copytree(
+        TEMPLATE / "runtime", source, ignore=shutil.ignore_patterns(".venv", "tests", "*.pyc")
+    )
+    edits = {"pyproject.toml": ('version = "1.0.0"', f'version = "{version}"')} | edits
+    for name, (old, new) in edits.items():
+        path = source / name
+        assert old in path.read_text(), f"{name} no longer holds {old!r}: update this test"
+        path.write_text(path.read_text().replace(old, new, 1))
+    run(f"uv build --quiet --wheel --out-dir {tmp / 'wheels'} {source}", tmp)
+    return tmp / "wheels" / f"goldenpath-{version}-py3-none-any.whl"
+
+
+def upgrade(project: Path, wheel: Path) -> None:
+    """The one-line change of a bundled runtime: the new wheel, the source's path."""
+    for old in (project / "wheels").glob("goldenpath-*.whl"):
+        old.unlink()
+    shutil.copy(wheel, project / "wheels")
+    pyproject = project / "pyproject.toml"
+    text = re.sub(r"wheels/goldenpath-[^\"]+\.whl", f"wheels/{wheel.name}", pyproject.read_text())
+    pyproject.write_text(text)
+    run("uv lock --quiet && uv sync --quiet", project)
+
+
+def commit(project: Path, message: str) -> str:
+    run(f"git add -A && git commit -qm '{message}' --no-verify", project)
+    return run("git rev-parse HEAD", project).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def upgraded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = bake(tmp_path_factory.mktemp("upgrade"))
+    run("make setup", project)
+    assert ran(run("make repro", project).stdout) == set(STAGES)
+    commit(project, "First pipeline run")
+    return project
+
+
+def test_a_comment_fix_in_the_runtime_re_runs_nothing(upgraded: Path, tmp_path: Path) -> None:
+    comment = ("def main() -> None:", "def main() -> None:  # a comment, nothing else")
+    upgrade(upgraded, build_runtime(tmp_path, "1.0.1", {"src/goldenpath/jobs/train.py": comment}))
+    assert locked_version(upgraded, "goldenpath") == "1.0.1"
+    assert ran(run("make repro", upgraded).stdout) == {"compose"}  # it reads uv.lock
+    commit(upgraded, "goldenpath 1.0.1")
+
+
+def test_a_linter_bump_re_runs_nothing(upgraded: Path) -> None:
+    other = "0.13.0" if locked_version(upgraded, "ruff") != "0.13.0" else "0.13.1"
+    run(f"uv lock --quiet --upgrade-package ruff=={other} && uv sync --quiet", upgraded)
+    assert locked_version(upgraded, "ruff") == other
+    assert ran(run("make repro", upgraded).stdout) == {"compose"}
+    commit(upgraded, f"ruff {other}")
+
+
+def test_a_new_scikit_learn_re_runs_the_model_stages(upgraded: Path) -> None:
+    locked = locked_version(upgraded, "scikit-learn")
+    other = "1.7.1" if locked != "1.7.1" else "1.7.2"
+    run(f"uv lock --quiet --upgrade-package scikit-learn=={other} && uv sync --quiet", upgraded)
+    assert ran(run("make repro", upgraded).stdout) == MODEL_STAGES
+    assert f"scikit-learn {other}" in (upgraded / "runtime.yaml").read_text()
+    commit(upgraded, f"scikit-learn {other}")
+
+
+def test_a_release_that_changes_training_re_runs_it_and_the_report_shows_it(
+    upgraded: Path, tmp_path: Path
+) -> None:
+    run("make repro-ci", upgraded)
+    base = commit(upgraded, "Before the runtime upgrade")
+    # 1.1.0 trains on half the rows, and says so: the train stage's revision is 2.
+    edits = {
+        "src/goldenpath/core/stages.py": ('"train": 1,', '"train": 2,'),
+        "src/goldenpath/jobs/train.py": (
+            "    table = read_table(paths.train)\n",
+            "    table = read_table(paths.train).sample(frac=0.5, random_state=0)\n",
+        ),
+    }
+    upgrade(upgraded, build_runtime(tmp_path, "1.1.0", edits))
+    assert ran(run("make repro", upgraded).stdout) == MODEL_STAGES
+    commit(upgraded, "goldenpath 1.1.0")
+
+    run("make repro-ci", upgraded)
+    run(f"make metrics-report BASE={base}", upgraded)
+    report = (upgraded / "build" / "metrics-report.md").read_text()
+    assert "goldenpath 1.0.1 → 1.1.0" in report
+    train = next(line for line in report.splitlines() if line.startswith("| train |"))
+    assert "goldenpath train/1" in train and "goldenpath train/2" in train
+    assert not any(line.startswith("| ingest |") for line in report.splitlines())
+    mae = next(line for line in report.splitlines() if line.startswith("| holdout.mae |"))
+    assert "no change" not in mae, report
+
+
+def test_an_unsupported_layout_stops_the_first_command_in_one_line(upgraded: Path) -> None:
+    pyproject = upgraded / "pyproject.toml"
+    original = pyproject.read_text()
+    try:
+        pyproject.write_text(original.replace("layout = 1", "layout = 2"))
+        result = run("make repro", upgraded, check=False)
+        assert result.returncode != 0
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "layout = 2" in errors[0] and "MIGRATING.md" in errors[0]
+        assert "Traceback" not in result.stderr
+    finally:
+        pyproject.write_text(original)
