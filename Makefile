@@ -1,11 +1,13 @@
 # The template's own tasks. `make test` is what CI runs.
 .PHONY: test lint bench-golden-path bench-stack bench-serving bench-segments bench-engines
 
-test:  ## Every template test: bakes, prompts, a set-up project's pipeline
+test:  ## The runtime's unit tests, then every template test: bakes, prompts, pipelines, stacks
+	cd runtime && uv run pytest
 	uv run pytest
 
 lint:
 	uv run ruff check hooks tests bench && uv run ruff format --check hooks tests bench
+	cd runtime && uv run ruff check src tests && uv run ruff format --check src tests
 
 bench-golden-path:  ## Scaffold -> registered champion, and a no-op dvc repro, timed
 	uv run python bench/golden_path.py
