@@ -24,10 +24,10 @@ import dataclasses, json, os, subprocess, sys, threading, time
 
 import psutil
 
-from {package}.core.fanout import SCHEDULER, fan_out
-from {package}.core.modeling import fit_model
-from {package}.core.params import ModelParams
-from {package}.core.segments import groups
+from goldenpath.core.fanout import SCHEDULER, fan_out
+from goldenpath.core.modeling import fit_model
+from goldenpath.core.params import ModelParams
+from goldenpath.core.segments import groups
 from {package}.synthetic import generate_orders, many_cities
 from {package}.usecase import CONTRACT
 
@@ -81,7 +81,7 @@ def cluster():
     for _ in range(2):
         processes.append(subprocess.Popen(
             ["dask", "worker", address, "--nthreads", "1", "--no-dashboard"], **quiet,
-            env=os.environ | {{"DASK_CONFIG": config}},  # as core/fanout.py's local workers
+            env=os.environ | {{"DASK_CONFIG": config}},  # as goldenpath.core.fanout's local workers
         ))
     time.sleep(5)
     return address, processes

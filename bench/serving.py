@@ -74,8 +74,8 @@ import sys
 
 import litserve as ls
 
-from {package}.serving.model import load_served_model
-from {package}.serving.predictor import lean_predictor
+from goldenpath.serving.model import load_served_model
+from goldenpath.serving.predictor import lean_predictor
 from {package}.usecase import CONTRACT
 
 
@@ -114,12 +114,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from {package}.core import model_io
-from {package}.core.champion import ChampionRecord
-from {package}.core.modeling import fit_model
-from {package}.core.params import ModelParams
-from {package}.core.segments import groups, key
-from {package}.serving.app import create_app
+from goldenpath.core import model_io
+from goldenpath.core.champion import ChampionRecord
+from goldenpath.core.modeling import fit_model
+from goldenpath.core.params import ModelParams
+from goldenpath.core.segments import groups, key
+from goldenpath.serving.app import create_app
 from {package}.synthetic import generate_orders, many_cities
 from {package}.usecase import CONTRACT, USE_CASE
 
@@ -327,7 +327,7 @@ def chart(results: dict[str, list[Load]], path: Path) -> None:
 
 
 def prediction_log_overhead(
-    project: Path, package: str, order: dict, seconds: int, scratch: Path
+    project: Path, order: dict, seconds: int, scratch: Path
 ) -> tuple[float, float]:
     """(on, off): the project's app at 32 connections, its prediction log on (a folder,
     PREDICTION_LOG) and off, alternated three times; medians of requests/s."""
@@ -335,7 +335,7 @@ def prediction_log_overhead(
     for _ in range(3):
         for mode, where in (("off", "off"), ("on", scratch / "prediction-log")):
             contender = Contender(f"project app, prediction log {mode}", f"PREDICTION_LOG={where} "
-                                  f"PORT={{port}} WORKERS=1 uv run --frozen python -m {package}"
+                                  f"PORT={{port}} WORKERS=1 uv run --frozen python -m goldenpath"
                                   ".serving", "/ready", "/predict", order, project)  # fmt: skip
             [load] = measure(contender, [32], seconds, scratch)
             runs[mode].append(load.requests_per_s)
@@ -385,10 +385,10 @@ def main() -> None:
                       "/invocations", {"dataframe_records": [order]}, project),
             Contender("LitServe (same model, batching)", f"uv run --frozen --with {LITSERVE} "
                       f"python {litserve_app} {{port}}", "/health", "/predict", order, project),
-            Contender("project app (in-process)", f"PORT={{port}} WORKERS=1 uv run --frozen "
-                      f"python -m {package}.serving", "/ready", "/predict", cities5, project),
+            Contender("project app (in-process)", "PORT={port} WORKERS=1 uv run --frozen "
+                      "python -m goldenpath.serving", "/ready", "/predict", cities5, project),
             Contender(PER_CITY_5, f"PORT={{port}} WORKERS=1 MODEL_URI={scratch}/sets/5/cities "
-                      f"uv run --frozen python -m {package}.serving", "/ready", "/predict",
+                      "uv run --frozen python -m goldenpath.serving", "/ready", "/predict",
                       cities5, project),
             Contender(GLOBAL_50, f"MODEL_URI={scratch}/sets/50/global {uvicorn} --factory "
                       "cities_app:app", "/ready", "/predict", cities50, scratch),
@@ -407,7 +407,7 @@ def main() -> None:
             )  # fmt: skip
         print(f"{'server':<34}{'conns':>6}{'req/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
         results = {c.name: measure(c, levels, args.seconds, scratch) for c in contenders}
-        prediction_log_overhead(project, package, order, args.seconds, scratch)
+        prediction_log_overhead(project, order, args.seconds, scratch)
         sizes = {}
         if has_docker:
             python = json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"]
@@ -419,12 +419,12 @@ def main() -> None:
                 ),
                 f"base ({base})": image_size_mb(base, project),
             }
-        forest = random_forest(project, package, order, args.seconds, scratch)
+        forest = random_forest(project, order, args.seconds, scratch)
     chart(results, RESULTS / "serving.png")
     report(results, sizes, champion_s, noop_s, levels, forest)
 
 
-def random_forest(project: Path, package: str, order: dict, seconds: int, scratch: Path):
+def random_forest(project: Path, order: dict, seconds: int, scratch: Path):
     """conf/'s random forest (n_jobs: -1), trained by `dvc exp run`, served: how, how fast."""
     sh("uv run --frozen dvc exp run -S model=random_forest", project)
     served = {}
@@ -435,8 +435,8 @@ def random_forest(project: Path, package: str, order: dict, seconds: int, scratc
         labels = re.search(r"^serving_info\{(.*)\}", metrics, re.M)[1]
         served.update(re.findall(r'(\w+)="([^"]*)"', labels))
 
-    contender = Contender("project app, random forest", f"PORT={{port}} WORKERS=1 MODEL_URI="
-                          f"models/trained/model uv run --frozen python -m {package}.serving",
+    contender = Contender("project app, random forest", "PORT={port} WORKERS=1 MODEL_URI="
+                          "models/trained/model uv run --frozen python -m goldenpath.serving",
                           "/ready", "/predict", order, project)  # fmt: skip
     [load] = measure(contender, [32], seconds, scratch, probe=how_served)
     return load, served

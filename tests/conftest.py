@@ -65,11 +65,17 @@ DVC = "uv run --frozen dvc"
 
 
 @pytest.fixture(scope="session")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def set_up(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default bake after `make setup`: shared by every module that needs one."""
     project = bake(tmp_path_factory.mktemp("project"))
     run("make setup", project)
     return project
+
+
+@pytest.fixture(scope="session")
+def project(set_up: Path) -> Path:
+    """`set_up`, by the name most modules give it (test_workflows.py's is a bake only)."""
+    return set_up
 
 
 @pytest.fixture(scope="session")
@@ -90,10 +96,9 @@ def restore(project: Path, revision: str = "HEAD") -> None:
 
 def ask_registry(project: Path, expression: str, **env: str):
     """`expression` (JSON-able; `client` is an MlflowClient) in the project's environment."""
-    package = next((project / "src").iterdir()).name
     script = (
         "import json, mlflow\n"
-        f"from {package}.core.tracking import embedded_store\n"
+        "from goldenpath.core.tracking import embedded_store\n"
         "embedded_store()\n"
         "client = mlflow.MlflowClient()\n"
         f"print(json.dumps({expression}))\n"

@@ -4,12 +4,13 @@ import json
 import re
 import subprocess
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import DEFAULT_SLUG, bake
+from .conftest import DEFAULT_SLUG, TEMPLATE, bake
 
 VARIANTS = {
     "defaults": {},
@@ -22,7 +23,11 @@ VARIANTS = {
         "model_name": "ride.demand_v2",
         "github_owner": "Acme-Mobility",
     },
+    "package-index": {"package_index": "https://packages.example.com/simple"},
 }
+RUNTIME_VERSION = tomllib.loads((TEMPLATE / "runtime" / "pyproject.toml").read_text())["project"][
+    "version"
+]
 # Jinja left in a file: `{{`, `{%` or `{#`. GitHub's `${{ }}` expressions are not Jinja, nor
 # are Prometheus's alert templates, whose `{{ $value }}` and `{{ $labels.x }}` start with `$`.
 UNRENDERED = re.compile(r"(?<!\$)\{\{(?!\s*\$)|\{%|\{#")
@@ -42,6 +47,9 @@ def test_nothing_is_left_unrendered(baked) -> None:
     _, project = baked
     for path in project_files(project):
         assert not UNRENDERED.search(str(path.relative_to(project))), path
+        if path.parent == project / "wheels":  # built by the hook from runtime/, not rendered
+            assert zipfile.is_zipfile(path), path
+            continue
         assert not UNRENDERED.search(path.read_text()), f"unrendered Jinja in {path}"
 
 
@@ -72,7 +80,21 @@ def test_answers_reach_the_files(baked) -> None:
     assert pyproject["project"]["requires-python"] == f">={python},<3.{minor + 1}"
     assert pyproject["tool"]["uv"]["build-backend"]["module-name"] == package
     assert not (project / ".python-version").exists()  # it would hide a pyenv-installed uv
-    assert (project / "src" / package / "serving" / "app.py").is_file()
+    # The project's own code is its use case; the machinery is the goldenpath runtime's.
+    own = {path.name for path in (project / "src" / package).iterdir()}
+    assert own == {"__init__.py", "usecase.py", "synthetic.py"}, own
+    entry_point = pyproject["project"]["entry-points"]["goldenpath"]["use_case"]
+    assert entry_point == f"{package}.usecase:USE_CASE"
+    # The runtime comes from the index answered, or else from the wheel bundled in wheels/.
+    source = pyproject["tool"]["uv"]["sources"]["goldenpath"]
+    indexes = {index["name"]: index for index in pyproject["tool"]["uv"].get("index", [])}
+    where = source["path"] if "path" in source else indexes[source["index"]]["url"]
+    if "package_index" in answers:
+        assert where == answers["package_index"] and not (project / "wheels").exists()
+    else:
+        assert where.startswith("wheels"), where
+        wheels = [path.name for path in (project / "wheels").iterdir()]
+        assert wheels == [f"goldenpath-{RUNTIME_VERSION}-py3-none-any.whl"]
     usecase = (project / "src" / package / "usecase.py").read_text()
     assert f'name="{answers.get("model_name", DEFAULT_SLUG)}"' in usecase
     first_line = (project / "LICENSE").read_text().splitlines()[0]

@@ -7,11 +7,12 @@ tests that change it put it back with `restore`.
 import json
 import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from .conftest import DVC, ask_registry, restore, run
+from .conftest import DVC, TEMPLATE, ask_registry, restore, run
 
 pytestmark = pytest.mark.slow
 VERSIONS = "len(client.search_model_versions(\"name='eta-predictor'\"))"
@@ -65,7 +66,7 @@ def test_quickstart_pieces_end_with_a_summary_and_a_prediction(trained: Path) ->
 
 
 def test_make_ui_opens_the_project_store_and_leaves_no_stray_database(trained: Path) -> None:
-    uri = run("uv run --frozen python -m eta_predictor.core.tracking", trained).stdout.strip()
+    uri = run("uv run --frozen python -m goldenpath.core.tracking", trained).stdout.strip()
     assert uri == f"sqlite:///{trained / '.mlflow' / 'mlflow.db'}"
     assert "--backend-store-uri" in run("make -n ui", trained).stdout
     assert not (trained / "mlflow.db").exists()
@@ -90,14 +91,44 @@ def test_editing_conf_reruns_only_dependent_stages(trained: Path) -> None:
         restore(trained)
 
 
-def test_editing_a_job_reruns_its_stage(trained: Path) -> None:
-    job = trained / "src" / "eta_predictor" / "jobs" / "split.py"
-    job.write_text(job.read_text() + "# a change to the split\n")
+def runtime_release(project: Path, source: Path, version: str, **revisions: int) -> None:
+    """The goldenpath runtime as `version`, these stages' revisions bumped (what a release
+    that changes them does), in the project's wheels/ and locked, as an upgrade brings it."""
+    shutil.copytree(
+        TEMPLATE / "runtime", source, ignore=shutil.ignore_patterns(".*", "tests", "uv.lock")
+    )
+    edits = [("pyproject.toml", r'^version = "[^"]+"$', f'version = "{version}"')]
+    edits += [
+        ("src/goldenpath/core/stages.py", rf'^    "{stage}": \d+,$', f'    "{stage}": {n},')
+        for stage, n in revisions.items()
+    ]
+    for name, pattern, line in edits:
+        path = source / name
+        text, found = re.subn(pattern, line, path.read_text(), count=1, flags=re.M)
+        assert found == 1, (path, pattern)
+        path.write_text(text)
+    run(f"uv build --quiet --wheel --out-dir wheels {source}", project)
+    pyproject = project / "pyproject.toml"  # where it names the bundled wheel by its path
+    wheel = f"wheels/goldenpath-{version}-py3-none-any.whl"
+    pyproject.write_text(re.sub(r"wheels/goldenpath-[^/\"]+\.whl", wheel, pyproject.read_text()))
+    run("uv lock --quiet --upgrade-package goldenpath && uv sync --quiet", project)
+    assert f'name = "goldenpath"\nversion = "{version}"' in (project / "uv.lock").read_text()
+
+
+def test_a_runtime_release_reruns_the_stages_it_changes(trained: Path, tmp_path: Path) -> None:
+    """What computes a stage is the runtime's: a release that changes nothing a stage computes
+    re-runs nothing (compose records it); one that changes the split re-runs the split."""
+    runtime = tomllib.loads((TEMPLATE / "runtime" / "pyproject.toml").read_text())["project"]
     try:
-        assert "split" in run(f"{DVC} status", trained).stdout
-        assert stages_run(run(f"{DVC} repro", trained).stdout) == ["split"]
+        runtime_release(trained, tmp_path / "fix", f"{runtime['version']}.post1")
+        assert "uv.lock" in run(f"{DVC} status", trained).stdout
+        assert stages_run(run(f"{DVC} repro", trained).stdout) == ["compose"]
+        runtime_release(trained, tmp_path / "split", f"{runtime['version']}.post2", split=2)
+        assert stages_run(run(f"{DVC} repro", trained).stdout) == ["compose", "split"]
+        assert "goldenpath split/2;" in (trained / "runtime.yaml").read_text()
     finally:
         restore(trained)
+        run("uv sync --quiet --frozen", trained)  # the committed uv.lock's runtime again
 
 
 def test_a_comment_in_conf_recomposes_nothing_else(trained: Path) -> None:

@@ -13,6 +13,7 @@ BAD_ANSWERS = [
     ({"package_name": "class"}, "package_name", "eta_predictor"),
     ({"package_name": "json"}, "package_name", "json_model"),
     ({"package_name": "mlflow"}, "package_name", "mlflow_model"),
+    ({"package_name": "goldenpath"}, "package_name", "goldenpath_model"),
     ({"package_name": "sklearn"}, "package_name", "sklearn_model"),
     ({"package_name": "requests"}, "package_name", "requests_model"),
     ({"package_name": "tests"}, "package_name", "tests_model"),

@@ -47,7 +47,7 @@ def cluster(trained: Path):
 ROUTE = """\
 import json
 from fastapi.testclient import TestClient
-from eta_predictor.serving.app import create_app
+from goldenpath.serving.app import create_app
 from eta_predictor.usecase import CONTRACT
 
 cities = ["barcelona", "lisbon", "madrid", "milan", "porto"]

@@ -36,14 +36,14 @@ def free_port() -> int:
 
 
 class Service:
-    """`python -m <package>.serving` in `project`, its log in a file."""
+    """`python -m goldenpath.serving` in `project`, its log in a file."""
 
     def __init__(self, project: Path, port: int | None = None, **env: str) -> None:
         self.port = port or free_port()
         self.log = project.parent / f"serve-{self.port}-{time.monotonic_ns()}.log"
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                [str(project / ".venv" / "bin" / "python"), "-m", f"{PACKAGE}.serving"],
+                [str(project / ".venv" / "bin" / "python"), "-m", "goldenpath.serving"],
                 cwd=project,
                 env=os.environ | {"PORT": str(self.port)} | env,
                 stdout=log,
@@ -170,9 +170,9 @@ def slow_model(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     script = f"""
 import yaml
 from pathlib import Path
-from {PACKAGE}.core import model_io
-from {PACKAGE}.core.modeling import build_model
-from {PACKAGE}.core.params import ModelParams
+from goldenpath.core import model_io
+from goldenpath.core.modeling import build_model
+from goldenpath.core.params import ModelParams
 from {PACKAGE}.usecase import CONTRACT
 config = yaml.safe_load(Path("conf/model/random_forest.yaml").read_text()) | {{"n_estimators": 300}}
 model = build_model(CONTRACT, ModelParams.model_validate(config))

@@ -1,9 +1,10 @@
 """The generated project's CI: workflows and Dependabot that pass actionlint, zizmor and
-their JSON schemas, least privilege, the fork-safe comment hand-off, and the scripts its
-make targets run (image tags, the pull-request comment).
+their JSON schemas, least privilege, the fork-safe comment hand-off, and the commands its
+make targets run (image tags, the pull-request comment, the retrain's pull request).
 
 The pipeline, metrics report and image push targets run for real in
-test_project.py and test_stack.py.
+test_project.py and test_stack.py. The goldenpath runtime's commands need the project's
+environment: those tests (slow) run in conftest.py's set-up project, or set up their own.
 """
 
 import json
@@ -29,8 +30,12 @@ ZIZMOR = [str(BIN / "zizmor"), "--offline", "--no-config", "--strict-collection"
 SCHEMAS = {"workflows/*.yml": "vendor.github-workflows", "dependabot.yml": "vendor.dependabot"}
 
 
+IMAGE_TAGS = "uv run --frozen python -m goldenpath.ops.image_tags"
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
+    """A bake, not set up: what the checks of its files and of scripts/ need."""
     return bake(tmp_path_factory.mktemp("workflows"))
 
 
@@ -306,10 +311,11 @@ def test_monitoring_runs_on_a_schedule_against_the_team_store(project: Path) -> 
     assert upload["if"] == "always()" and upload["with"]["path"].startswith("reports/monitoring")
 
 
-def test_release_without_the_team_server_stops_naming_what_to_set(project: Path) -> None:
+@pytest.mark.slow
+def test_release_without_the_team_server_stops_naming_what_to_set(set_up: Path) -> None:
     names = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
     for target in ("release-check", "release", "retrain"):
-        result = run(f"make {target}", project, check=False, **dict.fromkeys(names, ""))
+        result = run(f"make {target}", set_up, check=False, **dict.fromkeys(names, ""))
         assert result.returncode != 0, target
         assert all(name in result.stderr for name in names), result.stderr
         assert "gh secret set" in result.stderr and "Running stage" not in result.stdout
@@ -336,6 +342,7 @@ def test_ci_uv_installs_the_version_the_image_builds_with(project: Path, tmp_pat
     assert installed.split()[:2] == ["uv", version]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("ref_type", "ref_name", "expected"),
     [
@@ -345,22 +352,23 @@ def test_ci_uv_installs_the_version_the_image_builds_with(project: Path, tmp_pat
         ("tag", "v2.0.0-rc.1", ["sha-0123456", "2.0.0-rc.1"]),
     ],
 )
-def test_image_tags_follow_the_ref(project: Path, ref_type, ref_name, expected) -> None:
+def test_image_tags_follow_the_ref(set_up: Path, ref_type, ref_name, expected) -> None:
     env = {"GITHUB_REF_TYPE": ref_type, "GITHUB_REF_NAME": ref_name, "GITHUB_SHA": "0123456789ab"}
-    out = run("python3 scripts/image_tags.py ghcr.io/acme/eta", project, **env).stdout.split()
+    out = run(f"{IMAGE_TAGS} ghcr.io/acme/eta", set_up, **env).stdout.split()
     assert out == [f"ghcr.io/acme/eta:{tag}" for tag in expected]
 
 
-def test_image_tags_refuse_a_tag_that_is_not_a_version(project: Path) -> None:
+@pytest.mark.slow
+def test_image_tags_refuse_a_tag_that_is_not_a_version(set_up: Path) -> None:
     env = {"GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "nightly", "GITHUB_SHA": "0123456789ab"}
-    result = run("python3 scripts/image_tags.py ghcr.io/acme/eta", project, check=False, **env)
+    result = run(f"{IMAGE_TAGS} ghcr.io/acme/eta", set_up, check=False, **env)
     assert result.returncode != 0 and "vMAJOR.MINOR.PATCH" in result.stderr
 
 
-def test_image_tags_without_github_come_from_git(project: Path) -> None:
-    commit = run("git rev-parse HEAD", project).stdout.strip()
-    command = "python3 scripts/image_tags.py registry.local/eta"
-    out = run(command, project, GITHUB_REF_NAME="").stdout.split()
+@pytest.mark.slow
+def test_image_tags_without_github_come_from_git(set_up: Path) -> None:
+    commit = run("git rev-parse HEAD", set_up).stdout.strip()
+    out = run(f"{IMAGE_TAGS} registry.local/eta", set_up, GITHUB_REF_NAME="").stdout.split()
     assert out == [f"registry.local/eta:sha-{commit[:7]}", "registry.local/eta:main"]
 
 
@@ -476,8 +484,10 @@ else:
 """
 
 
+@pytest.mark.slow
 def test_the_retrain_opens_one_pull_request_then_updates_it(tmp_path: Path) -> None:
     project = bake(tmp_path / "project")
+    run("make setup", project)  # its own: the retrain commits and pushes
     origin = tmp_path / "origin.git"
     run(f"git init -q --bare {origin} && git remote add origin {origin}", project)
     (tmp_path / "bin").mkdir()
