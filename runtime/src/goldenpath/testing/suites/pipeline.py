@@ -15,6 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from ...core.champion import ChampionRecord
@@ -38,20 +39,37 @@ def run_stage(stage: dict, monkeypatch) -> None:
     importlib.import_module(module).main()
 
 
+def isolate_mlflow(monkeypatch) -> None:
+    """MLflow's tracking URI and experiment, which the stages set and MLflow exports to the
+    environment, back to what they were once the test is over."""
+    import mlflow.tracking._tracking_service.utils as tracking_uri
+    import mlflow.tracking.fluent as fluent
+
+    monkeypatch.setattr(tracking_uri, "_tracking_uri", None, raising=False)
+    monkeypatch.setattr(fluent, "_active_experiment_id", None, raising=False)
+    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID"):
+        monkeypatch.setenv(variable, "")  # recorded: the end of the test restores it
+        monkeypatch.delenv(variable)  # the project's own store, never a tracking server
+
+
 class TestPipeline:
-    def test_the_stages_train_register_and_serve_a_champion(
-        self, project_root, use_case, tmp_path, monkeypatch
-    ) -> None:
+    @pytest.fixture
+    def workspace(self, project_root, contract, tmp_path, monkeypatch) -> Path:
+        """A scratch project: conf/, the contract's samples as data.source, its own store."""
         shutil.copytree(conf_dir(project_root), tmp_path / "conf")
         (tmp_path / "data" / "external").mkdir(parents=True)
-        use_case.contract.samples(800, seed=1).to_parquet(tmp_path / SOURCE)
+        contract.samples(800, seed=1).to_parquet(tmp_path / SOURCE)
         monkeypatch.chdir(tmp_path)
-        for variable in ("MLFLOW_TRACKING_URI", "PROMOTION_DRY_RUN"):
-            monkeypatch.delenv(variable, raising=False)
-        monkeypatch.setenv("DVC_ROOT", str(tmp_path))  # the repository's own store: tmp_path's
+        isolate_mlflow(monkeypatch)
+        monkeypatch.delenv("PROMOTION_DRY_RUN", raising=False)
+        monkeypatch.setenv("DVC_ROOT", str(tmp_path))  # the repository's store: tmp_path's
         monkeypatch.setenv("DVC_EXP_NAME", "goldenpath-suite")  # compose keeps params.yaml
         Path("params.yaml").write_text(compose_params(Path("conf"), [f"data.source={SOURCE}"]))
+        return tmp_path
 
+    def test_the_stages_train_register_and_serve_a_champion(
+        self, project_root, use_case, workspace, monkeypatch
+    ) -> None:
         for name, stage in dvc_stages(project_root).items():
             run_stage(stage, monkeypatch)
             outs = names(stage.get("outs", []) + stage.get("metrics", []))
