@@ -2,8 +2,10 @@
 
 Runs after test_stack.py on its stack (conftest.py): a first release pushes the
 champion's image to the stack's registry:2; a retrain on data where the new model
-loses leaves that image untouched and makes the new version the challenger; a
-retrain where it wins moves `@champion` and pushes an image whose /version names it.
+loses changes none of the image's inputs, so nothing is pushed, and the new version is
+the challenger; a retrain where it wins moves `@champion` and pushes its image; a fix
+to the Dockerfile with the same champion pushes a new image of that champion, whose
+/version names it. Each release says why it built or did not (ops/release.py).
 """
 
 import json
@@ -20,17 +22,39 @@ pytestmark = pytest.mark.slow
 TABLE = "orders.parquet"
 
 
-def registry_digest(image: str) -> str:
-    """The manifest digest of name:tag in the local registry:2."""
+MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+RELEASE_LABEL = "dev.goldenpath.release."
+
+
+def registry_api(image: str, what: str, method: str = "GET"):
+    """The local registry:2's answer about name[:tag]: `what` is manifests, blobs or tags."""
     host, _, rest = image.partition("/")
     name, _, tag = rest.partition(":")
+    path = {"tags": f"{name}/tags/list"}.get(what, f"{name}/{what}/{tag}")
     request = urllib.request.Request(
-        f"http://{host}/v2/{name}/manifests/{tag}",
-        method="HEAD",
-        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+        f"http://{host}/v2/{path}", method=method, headers={"Accept": MANIFEST}
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    return urllib.request.urlopen(request, timeout=10)
+
+
+def registry_digest(image: str) -> str:
+    """The manifest digest of name:tag in the local registry:2."""
+    with registry_api(image, "manifests", method="HEAD") as response:
         return response.headers["Docker-Content-Digest"]
+
+
+def registry_tags(image: str) -> set[str]:
+    with registry_api(image, "tags") as response:
+        return set(json.loads(response.read())["tags"])
+
+
+def registry_labels(image: str) -> dict[str, str]:
+    """The labels of name:tag's configuration, read from the registry itself."""
+    with registry_api(image, "manifests") as response:
+        config = json.loads(response.read())["config"]["digest"]
+    name = image.rpartition(":")[0]
+    with registry_api(f"{name}:{config}", "blobs") as response:
+        return json.loads(response.read())["config"]["Labels"]
 
 
 def alias(project: Path, name: str) -> str:
@@ -74,7 +98,7 @@ def version_of_image(image: str, port: int) -> dict:
         run(f"docker rm -f {name}", Path.cwd(), check=False)
 
 
-def test_release_ships_only_the_gated_champion(stack: Path, web_folder) -> None:
+def test_release_ships_the_gated_champion_and_every_fix_only(stack: Path, web_folder) -> None:
     folder, url = web_folder
     port = free_port()
     set_env(stack, REGISTRY_PORT=str(port))
@@ -83,7 +107,17 @@ def test_release_ships_only_the_gated_champion(stack: Path, web_folder) -> None:
     try:
         first = run("make release-on-stack", stack, **release).stdout
         assert "is the champion" in first and f"`{image}:model-1`" in first
+        assert f"Built because `{image}:model-1` does not exist yet." in first
         released = registry_digest(f"{image}:model-1")
+        fingerprint = {
+            key.removeprefix(RELEASE_LABEL): value
+            for key, value in registry_labels(f"{image}:model-1").items()
+            if key.startswith(RELEASE_LABEL)
+        }
+        parts = {"champion", "runtime", "dependencies", "dockerfile", "code", "trust"}
+        assert set(fingerprint) == parts
+        assert fingerprint["champion"].startswith("stack-check/1@")
+        assert fingerprint["runtime"].startswith("1.0.0@sha256:")
 
         # Their data from now on, behind a URL: a small table, where a new model loses.
         write_table(stack, folder, rows=600, seed=7, shift=0)
@@ -96,9 +130,13 @@ def test_release_ships_only_the_gated_champion(stack: Path, web_folder) -> None:
             report.startswith("<!-- retrain-report -->") and "does not beat the champion" in report
         )
         commit(stack, "Retrain: a small table")
+        # Unchanged: the same champion, runtime, dependencies, Dockerfile and code.
+        tags = registry_tags(image)
         second = run("make release-on-stack", stack, **release).stdout
         assert "did not beat the champion" in second and "is unchanged" in second
+        assert "Nothing was built or pushed." in second and "docker buildx build" not in second
         assert registry_digest(f"{image}:model-1") == released
+        assert registry_tags(image) == tags  # not even this commit's sha-<commit> tag
         assert (alias(stack, "champion"), alias(stack, "challenger")) == ("1", "2")
 
         # Fresh data at the same URL, where deliveries now take longer: the new model wins.
@@ -107,14 +145,38 @@ def test_release_ships_only_the_gated_champion(stack: Path, web_folder) -> None:
         report = (stack / "build" / "retrain-report.md").read_text()
         assert "would replace the champion" in report and f"`data/external/{TABLE}.dvc`" in report
         commit(stack, "Retrain: fresh data")
+        # The champion changed.
         third = run("make release-on-stack", stack, **release).stdout
         assert "is the champion" in third and f"`{image}:model-3`" in third
+        assert f"Built because `{image}:model-3` does not exist yet." in third
         assert alias(stack, "champion") == "3"
         assert registry_digest(f"{image}:model-1") == released
+        champion_image = registry_digest(f"{image}:model-3")
+
+        # The same champion, a fix to the service's image: it ships.
+        dockerfile = stack / "Dockerfile"
+        dockerfile.write_text(
+            dockerfile.read_text() + 'LABEL org.opencontainers.image.vendor="Stack Check"\n'
+        )
+        commit(stack, "Dockerfile: the vendor's label")
+        commit_tag = "sha-" + run("git rev-parse --short=7 HEAD", stack).stdout.strip()
+        fourth = run("make release-on-stack", stack, **release).stdout
+        assert f"`{image}:model-3` was built from other inputs: the Dockerfile: sha256:" in fourth
+        why = fourth.split("was built from other inputs: ", 1)[1].split("\n", 1)[0]
+        assert ";" not in why  # the Dockerfile alone: the champion and the code are the same
+        assert registry_digest(f"{image}:model-3") != champion_image
+        assert alias(stack, "champion") == "3"
+        assert commit_tag in registry_tags(image)
+        labels = registry_labels(f"{image}:model-3")
+        assert labels["org.opencontainers.image.vendor"] == "Stack Check"
+        assert labels[f"{RELEASE_LABEL}champion"].startswith("stack-check/3@")
+        assert registry_digest(f"{image}:model-1") == released
+
         run(f"docker rmi -f {image}:model-3", stack)  # from the registry, not the local build
         run(f"docker pull -q {image}:model-3", stack)
         served = version_of_image(f"{image}:model-3", free_port())
         assert served["model_version"] == "3" and served["model_name"] == "stack-check"
+        assert served["prediction_path"] == "compiled", served["prediction_path_reason"]
     finally:
         run("docker compose --profile registry rm -sfv registry", stack, check=False)
 

@@ -26,7 +26,13 @@ from .problems import Problem
 RUNTIME = __name__.split(".", 1)[0]  # this package: its types in a model are trusted
 # Always trusted: what every pipeline is made of (an OrderedDict holds LightGBM's settings).
 BASE_TRUST = ("sklearn.", "numpy.", "scipy.", "collections.OrderedDict")
-MODEL_LIBRARIES = ("lightgbm.",)  # of conf/model/'s estimators, besides scikit-learn's
+CONF_DIR = Path("conf")  # the project's configuration, from its root (as params.py reads it)
+PARAMS_FILE = Path("params.yaml")
+# The serving image has no conf/: `make image` writes the project's trust next to the
+# model (TRUST_FILE_NAME, beside build/model), the image names it in TRUST_FILE.
+TRUST_FILE = "MODEL_TRUST_FILE"
+TRUST_FILE_NAME = "trusted-types.json"
+EXTRA_TRUST = "MODEL_TRUSTED_TYPES"  # module prefixes, comma-separated: trusted for one run
 SIGNATURE_TYPES = {int: "long", float: "double", str: "string"}
 SKOPS = "skops"  # mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS
 
@@ -54,6 +60,69 @@ def trusted_types(model: Any, library: str, extra: Iterable[str] = ()) -> list[s
 
 def _own_packages() -> tuple[str, ...]:
     return (f"{RUNTIME}.", f"{project.package()}.")
+
+
+def configured_trust(conf_dir: Path = CONF_DIR, params: Path = PARAMS_FILE) -> list[str]:
+    """What the project's configuration trusts a model to hold, as module prefixes.
+
+    The package of every `_target_` in conf/ (each estimator of conf/model/: a library
+    configured there trains, so it loads), and every `trusted_types` entry
+    (train.trusted_types in conf/train/); params.yaml's too, which `dvc exp run -S` may
+    have composed with another model.
+    """
+    found: set[str] = set()
+    files = sorted(conf_dir.rglob("*.yaml")) if conf_dir.is_dir() else []
+    for path in [*files, *([params] if params.is_file() else [])]:
+        try:
+            _collect_trust(yaml.safe_load(path.read_text()), found)
+        except yaml.YAMLError:
+            continue  # not this module's to report: composing conf/ says what is wrong
+    return sorted(prefix for prefix in found if not prefix.startswith(BASE_TRUST))
+
+
+def _collect_trust(node: Any, found: set[str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "_target_" and isinstance(value, str) and "." in value:
+                found.add(value.split(".", 1)[0] + ".")
+            elif key == "trusted_types" and isinstance(value, list):
+                found.update(item for item in value if isinstance(item, str) and item)
+            else:
+                _collect_trust(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _collect_trust(item, found)
+
+
+def write_trust_file(path: Path) -> list[str]:
+    """The project's configured trust (configured_trust) as the file a serving image loads
+    models with: the team's decision, made from conf/ when the image is built."""
+    trusted = configured_trust()
+    note = "written from conf/ by goldenpath.serving.export: the module prefixes models may hold"
+    path.write_text(json.dumps({"trusted_types": trusted, "note": note}, indent=2) + "\n")
+    return trusted
+
+
+def _trust_file() -> list[str]:
+    """The trust file the environment names (TRUST_FILE: the serving image's), if any."""
+    if not (name := os.environ.get(TRUST_FILE)):
+        return []
+    try:
+        trusted = json.loads(Path(name).read_text())["trusted_types"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UntrustedModel(
+            f"{TRUST_FILE}={name}: not a trust file `make image` wrote ({error}): "
+            "rebuild the image, or unset it"
+        ) from None
+    return [item for item in trusted if isinstance(item, str) and item]
+
+
+def project_trust() -> tuple[str, ...]:
+    """Module prefixes a model may hold when it loads, besides BASE_TRUST and this project's
+    and runtime's own packages: conf/ (from the project's root), the serving image's trust
+    file (TRUST_FILE), and MODEL_TRUSTED_TYPES. Never what the model directory says."""
+    extra = filter(None, os.environ.get(EXTRA_TRUST, "").split(","))
+    return tuple(dict.fromkeys([*configured_trust(), *_trust_file(), *extra]))
 
 
 def serving_requirements() -> list[str]:
@@ -123,25 +192,37 @@ def _mlmodel(uri: str) -> dict[str, Any]:
 def load_model(uri: str) -> Any:
     """The scikit-learn pipeline at `uri` (a model directory, or a models:/ or runs:/ URI).
 
-    A model directory says which types skops may load; they are checked against what
-    this project trusts first (the file could say anything): BASE_TRUST, the model
-    libraries of conf/model/, this package, and MODEL_TRUSTED_TYPES (module prefixes,
-    comma-separated: set it once you have reviewed a model's other types).
+    A model says which types skops may load; they are checked against what this project
+    trusts first (the model's files could say anything): BASE_TRUST, this package and the
+    project's, and project_trust() (conf/'s model libraries and train.trusted_types; in
+    the serving image, the trust file it was built with). A registry's model is
+    downloaded first, so it is checked the same way.
     """
-    flavor = _mlmodel(uri)["flavors"].get("sklearn", {}) if _is_local(uri) else {}
+    if _is_local(uri):
+        return _load_local(Path(uri), uri)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        return _load_local(download(uri, Path(scratch)), uri)
+
+
+def _load_local(path: Path, uri: str) -> Any:
+    flavor = _mlmodel(str(path))["flavors"].get("sklearn", {})
     if flavor.get("serialization_format") == SKOPS:  # as mlflow.sklearn loads it
         trusted = flavor.get("skops_trusted_types") or []
-        extra = tuple(filter(None, os.environ.get("MODEL_TRUSTED_TYPES", "").split(",")))
-        allowed = (*BASE_TRUST, *MODEL_LIBRARIES, *_own_packages(), *extra)
+        allowed = (*BASE_TRUST, *_own_packages(), *project_trust())
         if foreign := [name for name in trusted if not name.startswith(allowed)]:
+            modules = sorted({name.rsplit(".", 1)[0] for name in foreign})
             raise UntrustedModel(
                 f"the model at {uri} asks to load types this project does not trust: {foreign}."
-                " Review them; then set MODEL_TRUSTED_TYPES to their modules to load it."
+                f" Review them; if the model is yours, add their module ({', '.join(modules)})"
+                " to train.trusted_types in conf/train/ (then `make image` carries it into the"
+                f" serving image), or set {EXTRA_TRUST} for one run."
             )
-        return skops.io.load(Path(uri) / flavor["pickled_model"], trusted=trusted)
+        return skops.io.load(path / flavor["pickled_model"], trusted=trusted)
     import mlflow
 
-    return mlflow.sklearn.load_model(uri)
+    return mlflow.sklearn.load_model(str(path))
 
 
 def download(uri: str, destination: Path) -> Path:

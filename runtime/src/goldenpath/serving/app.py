@@ -25,9 +25,9 @@ from ..monitoring.live import PredictionMonitor
 from .batching import MicroBatcher, Rows
 from .endpoint import NotReady, PredictEndpoint, one_line
 from .middleware import Observe, RequireApiKey
-from .model import default_model_uri, load_served_set
+from .model import ServedSet, default_model_uri, load_served_set
 from .openapi import Readiness, document, problem
-from .predictor import lean_predictor
+from .predictor import Predictor, lean_predictor
 from .routing import Router
 from .settings import Settings
 
@@ -72,14 +72,14 @@ def create_app(
         try:
             model = load_served_set(uri, contract)
             predictor = lean_predictor(model.main.predictor, contract)
+            own_predictors = {
+                value: lean_predictor(own.predictor, contract) for value, own in model.own.items()
+            }
             call_s = predictor.call_seconds(contract, settings.batch_max_orders)
             router = Router(
                 use_case.segment,
                 (predictor, _label(model.main)),
-                {
-                    value: (lean_predictor(own.predictor, contract), _label(own))
-                    for value, own in model.own.items()
-                },
+                {value: (own_predictors[value], _label(own)) for value, own in model.own.items()},
             )
 
             def predict_rows(rows: Rows) -> list[tuple[float, str]]:
@@ -100,6 +100,7 @@ def create_app(
             log.error("not ready: %s", one_line(error, limit=2000))
         else:
             served["model"] = model
+            served["version"] = _version(model, predictor, own_predictors)
             del served["problem"]
             how = {
                 "predict": predictor.how,
@@ -117,6 +118,7 @@ def create_app(
             if model.own:
                 detail += f"; {len(model.own)} {use_case.segment} models of their own"
             log.info("serving %s version %s from %s: %s", name, version, uri, detail)
+            _log_prediction_paths(_label(model.main), predictor, own_predictors, use_case.segment)
         # What is loaded by now (libraries, the model: millions of objects) stays: out of
         # the collector's sight, a full collection takes 1 ms instead of 300, p99's whole budget.
         gc.freeze()
@@ -169,10 +171,12 @@ def create_app(
 
     @app.get("/version", responses={503: not_ready})
     def version() -> JSONResponse:
-        """The model served: name, version, run, git commit, data hash, DVC experiment."""
+        """The model served: name, version, run, git commit, data hash, DVC experiment, and
+        for it and each segment's model, its prediction path (compiled, lean or pipeline)
+        and why."""
         if "problem" in served:
             return JSONResponse({"detail": f"not ready: {served['problem']}"}, status_code=503)
-        return JSONResponse(served["model"].describe())
+        return JSONResponse(served["version"])
 
     protected = ["/predict", "/version", "/metrics"] if settings.api_key else None
     app.openapi_schema = document(app, contract, protected)
@@ -184,3 +188,30 @@ def create_app(
 
 def _label(model) -> str:
     return f"{model.record.model_name}/{model.record.model_version}"
+
+
+def _version(model: ServedSet, predictor: Predictor, own: dict[str, Predictor]) -> dict[str, Any]:
+    """What /version answers: the models' records, each with its prediction path."""
+    described = model.describe() | predictor.describe()
+    for value, own_predictor in own.items():
+        described["segments"][value] |= own_predictor.describe()
+    return described
+
+
+def _log_prediction_paths(
+    label: str, predictor: Predictor, own: dict[str, Predictor], segment: str
+) -> None:
+    """One line for the global model's prediction path and why; one for each (path, reason)
+    the segments' models share. A fallback to the pipeline is a warning: it is the slowest."""
+
+    def level(how: str) -> int:
+        return logging.WARNING if how == "pipeline" else logging.INFO
+
+    how, reason = predictor.how, predictor.reason
+    log.log(level(how), "prediction path of %s: %s, %s", label, how, reason)
+    shared: dict[tuple[str, str], list[str]] = {}
+    for value, own_predictor in own.items():
+        shared.setdefault((own_predictor.how, own_predictor.reason), []).append(value)
+    for (how, reason), values in shared.items():
+        models = f"the {segment} models of {', '.join(values)}"
+        log.log(level(how), "prediction path of %s: %s, %s", models, how, reason)

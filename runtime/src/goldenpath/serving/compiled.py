@@ -24,17 +24,36 @@ TREE_ENSEMBLES = (
 )
 
 
+class NotCompiled(Exception):
+    """The compiled path does not take this model; str() says why."""
+
+
 def compiled(estimator: Any) -> Predict | None:
-    """GTIL's predict over the encoded features, or None for a model it cannot take.
+    """GTIL's predict over the encoded features, or None for a model it cannot take."""
+    try:
+        return compile_trees(estimator)
+    except NotCompiled:
+        return None
+
+
+def kind_of(estimator: Any) -> str:
+    return f"{type(estimator).__module__}.{type(estimator).__name__}"
+
+
+def compile_trees(estimator: Any) -> Predict:
+    """GTIL's predict over the encoded features; NotCompiled says why not for another model.
 
     A TransformedTargetRegressor (log target) is its regressor's trees, then its inverse.
     """
     inverse = None
     if type(estimator).__name__ == "TransformedTargetRegressor":
         estimator, inverse = estimator.regressor_, estimator.inverse_func
-    kind = f"{type(estimator).__module__}.{type(estimator).__name__}"
+    kind = kind_of(estimator)
     if kind not in TREE_ENSEMBLES:
-        return None
+        raise NotCompiled(
+            f"{kind} is not a tree ensemble the compiled path takes (scikit-learn's gradient "
+            "boosting and forests, LightGBM)"
+        )
     import treelite
     from treelite.core import _LIB
     from treelite.gtil.gtil import GTILConfig
@@ -44,7 +63,9 @@ def compiled(estimator: Any) -> Predict | None:
     else:
         model = treelite.sklearn.import_model(estimator)
     if (model.input_type, model.output_type) != ("float64", "float64"):
-        return None  # float32 thresholds (a forest): not what the model predicts
+        raise NotCompiled(  # a forest's float32 thresholds: not what the model predicts
+            f"treelite reads {kind}'s trees as {model.input_type}, the model predicts in float64"
+        )
     config = GTILConfig(nthread=1, predict_type="default")
     double = ctypes.POINTER(ctypes.c_double)
 

@@ -3,12 +3,17 @@
     python -m goldenpath.serving.export [MODEL_URI] [DEST]
 
 MODEL_URI defaults to the champion (models/champion/, or a `models:/` URI with
-MLFLOW_TRACKING_URI); the image then needs no registry at start.
+MLFLOW_TRACKING_URI); the image then needs no registry at start. Next to DEST
+(build/model), `trusted-types.json`: the module prefixes the project's conf/ trusts a
+model to hold (core/model_io.py), which the image, without conf/, loads its model with.
+It is written from conf/ after the model is copied, outside the model's directory: a
+model, from a registry or anywhere else, cannot say what it is trusted with.
 """
 
 import sys
 from pathlib import Path
 
+from ..core import model_io
 from ..core.champion import install_champion
 from ..core.problems import report_problems
 from ..core.project import use_case
@@ -41,8 +46,12 @@ def main() -> None:
     (destination.parent / "build-args").write_text(
         "".join(f"{key}={value}\n" for key, value in build_args.items())
     )
+    trust_file = destination.parent / model_io.TRUST_FILE_NAME
+    trusted = model_io.write_trust_file(trust_file)
     print(
-        f"exported {record.model_name} version {record.model_version} from {uri} to {destination}"
+        f"exported {record.model_name} version {record.model_version} from {uri} to {destination};"
+        f" {trust_file}: trusted besides scikit-learn, NumPy, SciPy and the project's own code: "
+        + (", ".join(trusted) or "nothing")
     )
 
 

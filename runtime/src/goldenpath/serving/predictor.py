@@ -9,11 +9,11 @@ remaining steps; a tree ensemble's own steps are compiled (compiled.py).
 `lean_predictor` first checks on rows spread over the contract's ranges and
 categories that this gives what the pipeline gives (within TOLERANCE minutes: a
 model that sums in parallel differs in the last bits): compiled trees if they
-pass, else the estimator's own predict, else the pipeline.
+pass, else the estimator's own predict, else the pipeline; the Predictor says
+which, and why (the service's start-up log and /version show it).
 """
 
 import copy
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,11 +26,11 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ..core.contract import Contract
 from .batching import Rows
-from .compiled import compiled
+from .compiled import NotCompiled, compile_trees, kind_of
 
 Predict = Callable[[Rows], np.ndarray]
 TOLERANCE = 1e-6  # of a prediction: far below what anyone reads, far above float noise
-log = logging.getLogger(__name__)
+CHECK_ROWS = 256  # the rows a fast path must predict as the pipeline does
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,15 @@ class Predictor:
     predict: Predict
     lean: bool  # False: through the pipeline's own predict
     compiled: bool = False  # the trees run compiled (compiled.py)
+    reason: str = ""  # why this path: what it is checked against, why a faster one is not taken
 
     @property
     def how(self) -> str:
         return "compiled" if self.compiled else "lean" if self.lean else "pipeline"
+
+    def describe(self) -> dict[str, str]:
+        """What /version says about it: the prediction path, and why."""
+        return {"prediction_path": self.how, "prediction_path_reason": self.reason}
 
     def call_seconds(self, contract: Contract, orders: int) -> float:
         """The time of one call on `orders` rows: the best of three, so noise does not count."""
@@ -55,34 +60,69 @@ class Predictor:
 
 
 def lean_predictor(model: Any, contract: Contract) -> Predictor:
-    """A predict over plain rows equal to `model.predict(contract.frame(rows))`."""
+    """A predict over plain rows equal to `model.predict(contract.frame(rows))`.
+
+    The fastest path that predicts what the pipeline predicts on CHECK_ROWS rows spread
+    over the contract: compiled trees, else the estimator's own predict on the encoded
+    rows (lean), else the pipeline. Its `reason` says why, naming why faster ones failed.
+    """
 
     def through_pipeline(rows: Rows) -> np.ndarray:
-        return model.predict(contract.frame(rows))
+        return np.asarray(model.predict(contract.frame(rows)), dtype=np.float64)
 
-    rows = contract.samples(256)[contract.feature_names].to_dict(orient="records")
+    rows = contract.samples(CHECK_ROWS)[contract.feature_names].to_dict(orient="records")
     expected = through_pipeline(rows)
+    if not (isinstance(model, Pipeline) and isinstance(model[0], ColumnTransformer)):
+        reason = f"the model's own predict: {kind_of(model)} is not a Pipeline that starts with "
+        return Predictor(through_pipeline, lean=False, reason=reason + "the contract's encoding")
+    not_taken = []
     for trees_compiled in (True, False):
+        path = "compiled" if trees_compiled else "lean"
         try:
-            lean = _compile(model, contract, trees_compiled)
-            if lean is not None and np.allclose(lean(rows), expected, rtol=0, atol=TOLERANCE):
-                return Predictor(lean, lean=True, compiled=trees_compiled)
+            lean, estimator = _compile(model, contract, trees_compiled)
+            gap = float(np.max(np.abs(lean(rows) - expected)))
+        except NotCompiled as why:
+            not_taken.append(f"not compiled: {why}")
+            continue
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, RuntimeError,
                 ImportError) as error:  # fmt: skip
-            log.warning("not the %s path: %s", "compiled" if trees_compiled else "lean", error)
-    log.warning("lean predict differs from the pipeline's: serving through the pipeline")
-    return Predictor(through_pipeline, lean=False)
+            not_taken.append(f"the {path} path failed: {type(error).__name__}: {error}")
+            continue
+        if gap <= TOLERANCE:
+            checked = f"equal to the pipeline's predictions on {CHECK_ROWS} sample rows"
+            if trees_compiled:
+                own = f"{_named(estimator)}'s trees run compiled (treelite)"
+            else:
+                own = f"{_named(estimator)}'s own predict on the encoded rows"
+            reason = _and(f"{own}, {checked}", not_taken)
+            return Predictor(lean, lean=True, compiled=trees_compiled, reason=reason)
+        not_taken.append(
+            f"the {path} path's predictions differ from the pipeline's by up to {gap:.3g}, "
+            f"more than {TOLERANCE:g}"
+        )
+    reason = _and("the pipeline's own predict", not_taken)
+    return Predictor(through_pipeline, lean=False, reason=reason)
 
 
-def _compile(model: Any, contract: Contract, trees_compiled: bool) -> Predict | None:
-    """The lean predict; with `trees_compiled`, its trees compiled (None if they cannot be)."""
-    if not (isinstance(model, Pipeline) and isinstance(model[0], ColumnTransformer)):
-        raise TypeError(f"not a Pipeline starting with a ColumnTransformer: {type(model)}")
+def _named(estimator: Any) -> str:
+    if type(estimator).__name__ == "TransformedTargetRegressor":  # fitted on log(target)
+        return f"{kind_of(estimator.regressor_)} (on a transformed target)"
+    return kind_of(estimator)
+
+
+def _and(reason: str, not_taken: list[str]) -> str:
+    return "; ".join((reason, *not_taken))
+
+
+def _compile(model: Any, contract: Contract, trees_compiled: bool) -> tuple[Predict, Any]:
+    """The lean predict, with its trees compiled if `trees_compiled`; and its estimator.
+
+    NotCompiled when the trees cannot be compiled. `model`: a Pipeline that starts with
+    a ColumnTransformer.
+    """
     encode = model[0]
     rest = model[1:] if len(model) > 2 else model[-1]  # the estimator itself, if it is all
-    estimate = compiled(rest) if trees_compiled else rest.predict
-    if estimate is None:
-        return None
+    estimate = compile_trees(rest) if trees_compiled else rest.predict
     dtypes = {f.name: object if f.is_categorical else float for f in contract.features}
     parts = []
     for _, transformer, columns in encode.transformers_:
@@ -97,9 +137,9 @@ def _compile(model: Any, contract: Contract, trees_compiled: bool) -> Predict | 
             transform(np.array([[row[name] for name in names] for row in rows], dtype=kind))
             for transform, names, kind in parts
         ]
-        return estimate(np.hstack(blocks))
+        return np.asarray(estimate(np.hstack(blocks)), dtype=np.float64)  # XGBoost's: float32
 
-    return predict
+    return predict, rest
 
 
 def _are_indices(columns: Any) -> bool:
