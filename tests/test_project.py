@@ -115,15 +115,14 @@ def runtime_release(project: Path, source: Path, version: str, **revisions: int)
     assert f'name = "goldenpath"\nversion = "{version}"' in (project / "uv.lock").read_text()
 
 
-def test_a_runtime_release_reruns_the_stages_it_changes(trained: Path, tmp_path: Path) -> None:
-    """What computes a stage is the runtime's: a release that changes nothing a stage computes
-    re-runs nothing (compose records it); one that changes the split re-runs the split."""
+def test_a_runtime_release_that_changes_a_job_reruns_its_stage(trained: Path, tmp_path) -> None:
+    """What computes a stage is the runtime's: a release that changes the split (its revision
+    bumped) re-runs the split, and, its output the same, nothing after it. (A release that
+    changes nothing a stage computes re-runs nothing: test_runtime_upgrade.py.)"""
     runtime = tomllib.loads((TEMPLATE / "runtime" / "pyproject.toml").read_text())["project"]
     try:
-        runtime_release(trained, tmp_path / "fix", f"{runtime['version']}.post1")
+        runtime_release(trained, tmp_path / "runtime", f"{runtime['version']}.post1", split=2)
         assert "uv.lock" in run(f"{DVC} status", trained).stdout
-        assert stages_run(run(f"{DVC} repro", trained).stdout) == ["compose"]
-        runtime_release(trained, tmp_path / "split", f"{runtime['version']}.post2", split=2)
         assert stages_run(run(f"{DVC} repro", trained).stdout) == ["compose", "split"]
         assert "goldenpath split/2;" in (trained / "runtime.yaml").read_text()
     finally:
