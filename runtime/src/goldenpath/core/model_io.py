@@ -192,8 +192,8 @@ def _mlmodel(uri: str) -> dict[str, Any]:
 def load_model(uri: str) -> Any:
     """The scikit-learn pipeline at `uri` (a model directory, or a models:/ or runs:/ URI).
 
-    A model says which types skops may load; they are checked against what this project
-    trusts first (the model's files could say anything): BASE_TRUST, this package and the
+    The types the model's file holds (as skops reads them, whatever the model directory
+    claims) are checked against what this project trusts: BASE_TRUST, this package and the
     project's, and project_trust() (conf/'s model libraries and train.trusted_types; in
     the serving image, the trust file it was built with). A registry's model is
     downloaded first, so it is checked the same way.
@@ -209,7 +209,9 @@ def load_model(uri: str) -> Any:
 def _load_local(path: Path, uri: str) -> Any:
     flavor = _mlmodel(str(path))["flavors"].get("sklearn", {})
     if flavor.get("serialization_format") == SKOPS:  # as mlflow.sklearn loads it
-        trusted = flavor.get("skops_trusted_types") or []
+        # The types the file holds, not the list saved with it: a new scikit-learn reads
+        # an older model through types of its own (a library upgrade must still load it).
+        trusted = skops.io.get_untrusted_types(file=path / flavor["pickled_model"])
         allowed = (*BASE_TRUST, *_own_packages(), *project_trust())
         if foreign := [name for name in trusted if not name.startswith(allowed)]:
             modules = sorted({name.rsplit(".", 1)[0] for name in foreign})
