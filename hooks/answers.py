@@ -13,6 +13,7 @@ import shutil
 import sys
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cookiecutter.exceptions import FailedHookException
 from jinja2.ext import Extension
@@ -106,6 +107,44 @@ def _pattern(field: str, pattern: re.Pattern, rule: str, example: str):
     return check
 
 
+INDEX_EXAMPLE = "https://packages.example.com/simple"
+
+
+def _package_index(url: str) -> str | None:
+    """Empty (the bundled wheel), or the http(s) URL of the index that serves the runtime."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
+    except ValueError:
+        parts = None
+    if parts is not None and "@" in parts.netloc:  # said without the URL: it has a secret
+        return (
+            "package_index has credentials in it, which pyproject.toml and uv.lock would"
+            " commit: type the URL without them and set UV_INDEX_GOLDENPATH_USERNAME and"
+            " UV_INDEX_GOLDENPATH_PASSWORD in the environment instead."
+        )
+    shown = f"package_index {url[:80]!r}"
+    if parts is not None and parts.scheme.lower() == "file":
+        return (
+            f"{shown} is a folder on this machine, which the serving image's build cannot"
+            " read: serve it over http(s) and type that URL, or leave it empty (the wheel"
+            " bundled with the template)."
+        )
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return (
+            f"{shown} is not an http(s) URL: type the index's URL, such as"
+            f" {INDEX_EXAMPLE!r}, or leave it empty (the wheel bundled with the template)."
+        )
+    if parts.query or parts.fragment or re.search(r'[\s"\\]', url):
+        return (
+            f"{shown} has a query, a fragment, spaces, quotes or backslashes: type the"
+            f" index's plain URL, such as {INDEX_EXAMPLE!r}."
+        )
+    return None
+
+
 CHECKS = {
     "package_name": _package,
     "python_version": _offered("python_version", SUPPORTED_PYTHONS),
@@ -125,6 +164,7 @@ CHECKS = {
     "author_email": _pattern(
         "author_email", EMAIL, "is not an email address", "data-science@example.com"
     ),
+    "package_index": _package_index,
 }
 FROM_SLUG = ("package_name", "model_name", "image_name")
 
