@@ -1,0 +1,146 @@
+"""The contract: one definition behind validation, the request model and the model's table."""
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from goldenpath import Contract, Feature, UseCase
+from goldenpath.core.contract import ContractViolation, InvalidContract
+
+from .usecase import CONTRACT, USE_CASE
+
+NUMERIC = [feature for feature in CONTRACT.features if not feature.is_categorical]
+CATEGORICAL = [feature for feature in CONTRACT.features if feature.is_categorical]
+INTEGER = next(feature for feature in CONTRACT.features if feature.dtype is int)
+
+
+def test_samples_honour_the_contract(orders: pd.DataFrame) -> None:
+    assert len(CONTRACT.validate(orders, source="samples")) == len(orders)
+    for feature in CONTRACT.features:  # spread over every range and category
+        if feature.is_categorical:
+            assert set(orders[feature.name]) == set(feature.categories)
+        else:
+            assert orders[feature.name].between(feature.minimum, feature.maximum).all()
+
+
+def test_a_violation_names_each_column_check_and_rows(orders: pd.DataFrame) -> None:
+    broken = orders.copy()
+    numeric, categorical = NUMERIC[0], CATEGORICAL[0]
+    broken.loc[[3, 5], numeric.name] = numeric.minimum - 1
+    broken.loc[8, categorical.name] = "atlantis"
+    with pytest.raises(ContractViolation) as violation:
+        CONTRACT.validate(broken, source="orders.csv")
+    report = str(violation.value)
+    assert "orders.csv" in report
+    assert f"'{numeric.name}'" in report and "rows [3, 5] (from 0)" in report
+    assert f"'{categorical.name}'" in report and "atlantis" in report
+
+
+def test_a_missing_or_unknown_column_is_reported(orders: pd.DataFrame) -> None:
+    missing = CONTRACT.feature_names[-1]
+    broken = orders.drop(columns=missing).assign(colour="red")
+    with pytest.raises(ContractViolation, match=missing) as violation:
+        CONTRACT.validate(broken, source="orders.csv")
+    report = str(violation.value)
+    assert "colour" in report
+    assert "the contract needs and the table lacks" in report
+    assert "the contract does not know" in report
+
+
+def test_a_repeated_key_is_a_violation(orders: pd.DataFrame) -> None:
+    repeated = orders.assign(**{CONTRACT.key: 1})
+    with pytest.raises(ContractViolation, match=CONTRACT.key):
+        CONTRACT.validate(repeated, source="orders.csv")
+
+
+def test_request_model_follows_the_contract() -> None:
+    assert list(CONTRACT.request_model.model_fields) == CONTRACT.feature_names
+    assert CONTRACT.request_model(**CONTRACT.example).model_dump() == CONTRACT.example
+    labelled = CONTRACT.example | {CONTRACT.key: 1, CONTRACT.target.name: CONTRACT.target.minimum}
+    checked = CONTRACT.validate(pd.DataFrame([labelled]), "example")
+    assert checked.shape == (1, len(CONTRACT.features) + 2)
+
+
+@pytest.mark.parametrize("feature", NUMERIC, ids=lambda feature: feature.name)
+def test_request_model_rejects_out_of_range(feature) -> None:
+    with pytest.raises(ValidationError, match=feature.name):
+        CONTRACT.request_model(**CONTRACT.example | {feature.name: feature.maximum + 1})
+
+
+def test_request_model_rejects_unknown_category_and_extra_field() -> None:
+    name = CATEGORICAL[0].name
+    with pytest.raises(ValidationError, match=name):
+        CONTRACT.request_model(**CONTRACT.example | {name: "atlantis"})
+    with pytest.raises(ValidationError, match="tip"):
+        CONTRACT.request_model(**CONTRACT.example | {"tip": 2})
+
+
+def test_an_integer_is_a_whole_number_and_a_number_is_no_string() -> None:
+    whole = CONTRACT.request_model.model_validate_json(
+        CONTRACT.request_model(**CONTRACT.example)
+        .model_dump_json()
+        .replace(
+            f'"{INTEGER.name}":{CONTRACT.example[INTEGER.name]}',
+            f'"{INTEGER.name}":{CONTRACT.example[INTEGER.name]}.0',
+        )
+    )
+    assert whole.model_dump()[INTEGER.name] == CONTRACT.example[INTEGER.name]
+    for wrong in (2.5, "2", True):
+        with pytest.raises(ValidationError, match=INTEGER.name):
+            CONTRACT.request_model(**CONTRACT.example | {INTEGER.name: wrong})
+    with pytest.raises(ValidationError, match=NUMERIC[0].name):
+        CONTRACT.request_model(**CONTRACT.example | {NUMERIC[0].name: "3.2"})
+
+
+def test_the_service_also_takes_the_key_but_only_a_whole_one() -> None:
+    keyed = CONTRACT.keyed_request_model
+    assert keyed(**CONTRACT.example, **{CONTRACT.key: 7.0}).model_dump()[CONTRACT.key] == 7
+    assert keyed(**CONTRACT.example).model_dump()[CONTRACT.key] is None  # optional
+    for wrong in (-1, 2**63, 7.5):
+        with pytest.raises(ValidationError, match=CONTRACT.key):
+            keyed(**CONTRACT.example, **{CONTRACT.key: wrong})
+
+
+def test_frame_gives_the_training_columns_and_values(orders: pd.DataFrame) -> None:
+    training = orders[CONTRACT.feature_names].head(30)
+    rows = [CONTRACT.request_model(**row).model_dump() for row in training.to_dict("records")]
+    frame = CONTRACT.frame(rows)
+    assert list(frame.columns) == CONTRACT.feature_names
+    numeric = [feature.name for feature in NUMERIC]
+    assert (frame.dtypes[numeric] == training.dtypes[numeric]).all()
+    assert frame.astype(str).equals(training.reset_index(drop=True).astype(str))
+
+
+def test_outcomes_are_checked_as_training_rows_are() -> None:
+    target = CONTRACT.target
+    good = pd.DataFrame({CONTRACT.key: [1, 2], target.name: [target.minimum, target.maximum]})
+    assert len(CONTRACT.validate_outcomes(good, "late.csv")) == 2
+    bad = good.assign(**{target.name: [target.minimum, target.maximum + 1]})
+    with pytest.raises(ContractViolation, match=target.name):
+        CONTRACT.validate_outcomes(bad, "late.csv")
+
+
+def test_an_example_that_misses_or_breaks_a_feature_is_refused_with_the_fix() -> None:
+    first = CONTRACT.feature_names[0]
+    partial = {name: value for name, value in CONTRACT.example.items() if name != first}
+    with pytest.raises(InvalidContract, match=rf"add \['{first}'\]"):
+        Contract(CONTRACT.features, CONTRACT.target, CONTRACT.key, partial)
+    extra = CONTRACT.example | {"tip": 1}
+    with pytest.raises(InvalidContract, match=r"remove \['tip'\]"):
+        Contract(CONTRACT.features, CONTRACT.target, CONTRACT.key, extra)
+    out_of_range = CONTRACT.example | {NUMERIC[0].name: NUMERIC[0].maximum + 1}
+    with pytest.raises(InvalidContract, match="breaks the contract"):
+        Contract(CONTRACT.features, CONTRACT.target, CONTRACT.key, out_of_range)
+
+
+def test_the_segment_must_be_a_categorical_feature() -> None:
+    with pytest.raises(InvalidContract, match=r"name one of \['city', 'weather'\]"):
+        UseCase(USE_CASE.name, USE_CASE.experiment, CONTRACT, segment=NUMERIC[0].name)
+    assert UseCase("m", "e", CONTRACT, "weather").title == "m"  # the title defaults to the name
+
+
+def test_a_feature_knows_whether_it_is_categorical() -> None:
+    assert Feature("city", "", str, categories=("a",)).is_categorical
+    assert not Feature("distance", "", float, 0, 1).is_categorical
+    assert CONTRACT.categorical == [feature.name for feature in CATEGORICAL]
+    assert CONTRACT.numeric == [feature.name for feature in NUMERIC]

@@ -1,0 +1,64 @@
+"""The runtime's own use case: small, but with every kind of feature the contract knows.
+
+A float, an int and two categorical features (one of them the segment), so every
+encoding, every request check and every per-segment path runs; an example-data
+generator of its own (not Contract.samples), and two monitoring scenarios. The tests
+name it with GOLDENPATH_USE_CASE=tests.usecase:USE_CASE (conftest.py), as a project
+names its own through its entry point.
+"""
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from goldenpath import Contract, Feature, UseCase
+
+CITIES = ("lisbon", "porto", "madrid")
+SPEED_KMH = {"lisbon": 17.0, "porto": 20.0, "madrid": 22.0}
+WEATHER = ("clear", "rain")
+
+CONTRACT = Contract(
+    features=(
+        Feature("distance_km", "Road distance", float, 0.1, 30.0),
+        Feature("items", "Items in the order", int, 1, 20),
+        Feature("city", "City of the restaurant", str, categories=CITIES),
+        Feature("weather", "Weather at the order", str, categories=WEATHER),
+    ),
+    target=Feature("delivery_minutes", "Minutes to delivery", float, 1.0, 240.0),
+    key="order_id",
+    example={"distance_km": 3.2, "items": 2, "city": "lisbon", "weather": "rain"},
+)
+
+
+def generate_orders(rows: int, seed: int, slow_city: str | None = None) -> pd.DataFrame:
+    """`rows` labelled orders, the same for the same seed; `slow_city` at half speed."""
+    rng = np.random.default_rng(seed)
+    city = rng.choice(CITIES, rows)
+    weather = rng.choice(WEATHER, rows, p=[0.8, 0.2])
+    distance = np.clip(rng.lognormal(np.log(3.0), 0.6, rows), 0.1, 30.0).round(2)
+    items = rng.integers(1, 8, rows)
+    speed = np.array([SPEED_KMH[name] for name in city]) * np.where(weather == "rain", 0.8, 1.0)
+    speed = np.where(city == slow_city, speed / 2, speed)
+    minutes = 10 + distance / speed * 60 + 0.5 * items + rng.gamma(2.0, 1.0, rows)
+    return pd.DataFrame(
+        {
+            "order_id": np.arange(1, rows + 1),
+            "distance_km": distance,
+            "items": items,
+            "city": city,
+            "weather": weather,
+            "delivery_minutes": np.clip(minutes, 1.0, 240.0).round(1),
+        }
+    )
+
+
+USE_CASE = UseCase(
+    name="eta-test",
+    experiment="eta-test",
+    contract=CONTRACT,
+    segment="city",
+    title="ETA (the runtime's tests)",
+    example_data=generate_orders,
+    scenarios={"normal": generate_orders, "changed": partial(generate_orders, slow_city="porto")},
+)
