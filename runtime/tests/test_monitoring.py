@@ -152,6 +152,18 @@ def test_outcomes_are_checked_whole_then_joined_by_key(tmp_path) -> None:
     assert joined[TARGET].head(15).tolist() == orders[TARGET].head(15).tolist()
 
 
+def test_a_key_beyond_a_floats_precision_keeps_its_outcome(tmp_path) -> None:
+    """Beside a prediction without a key, keys were floats: 2**60 + 1 became 2**60."""
+    store = FolderStore(CONTRACT, tmp_path)
+    large = 2**60 + 1
+    rows = [dict(CONTRACT.example, **{KEY: large}), dict(CONTRACT.example)]
+    store.write([Entry(datetime.now(UTC), rows, [(1.0, "m/1"), (2.0, "m/1")])])
+    store.add_outcomes(pd.DataFrame({KEY: [large], TARGET: [33.0]}))
+    joined = with_outcomes(store, CONTRACT, *window())
+    assert joined[KEY].tolist() == [large, pd.NA]
+    assert joined[TARGET].tolist()[0] == 33.0
+
+
 def test_the_service_logs_each_prediction_with_the_callers_key(model_dir, prediction_log):
     order = dict(CONTRACT.example) | {KEY: 424242}
     with TestClient(create_app(str(model_dir))) as client:

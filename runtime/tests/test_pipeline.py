@@ -6,6 +6,7 @@ a team's own table would be).
 """
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from goldenpath.core.params import compose_params
 from goldenpath.core.reference import PROFILE
 from goldenpath.core.registry import BASELINE, Registry
 from goldenpath.jobs import train_segments
+from goldenpath.serving.model import load_served_model
 
 from .champions import SMALL_MODEL
 from .pipeline import SOURCE, registry, run_pipeline, run_stage
@@ -55,6 +57,26 @@ def test_a_worse_model_becomes_challenger_and_the_champion_stays(workspace, monk
     assert str(registry().alias("challenger").version) == "2"
     assert str(registry().alias("champion").version) == "1"
     assert ChampionRecord.read(Path("models/champion")).model_version == "1"
+
+
+def test_with_a_tracking_server_its_champion_decides_and_the_commit_carries_it(
+    workspace, monkeypatch, empty_mlflow_store, tmp_path_factory
+) -> None:
+    """The team's store: its @champion is the champion of record, whatever this branch's
+    models/champion/ holds, and a losing run leaves that champion's files there."""
+    server = tmp_path_factory.mktemp("server") / "mlflow.db"
+    shutil.copy(empty_mlflow_store, server)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{server}")
+    assert run_pipeline(monkeypatch)["promoted"]
+    shutil.rmtree("models/champion")  # a branch that never trained: no champion of its own
+    worse = run_pipeline(monkeypatch, "model.max_iter=2")
+    assert not worse["promoted"] and worse["champion_before"]["model"] == "version 1"
+    assert ChampionRecord.read(Path("models/champion")).model_version == "1"  # fetched
+    own_store = mlflow.MlflowClient(f"sqlite:///{workspace / '.mlflow' / 'mlflow.db'}")
+    assert own_store.search_registered_models() == []  # every run went to the server
+    served = load_served_model(f"models:/{USE_CASE.name}@champion", CONTRACT)
+    assert (served.record.model_version, served.uri) == ("1", f"models:/{USE_CASE.name}@champion")
+    assert served.record.baseline == ChampionRecord.read(Path("models/champion")).baseline
 
 
 def test_registering_the_same_run_again_adds_no_version(workspace, monkeypatch) -> None:

@@ -193,6 +193,17 @@ def test_a_bad_setting_is_refused_by_name(environment, named) -> None:
         Settings.from_env(environment)
 
 
+def test_settings_default_to_a_local_service_and_an_empty_value_is_unset() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.host, defaults.port, defaults.workers) == ("127.0.0.1", 8000, 1)
+    assert defaults.api_key is None and not defaults.access_log
+    assert Settings.from_env({"PORT": "", "SERVE_API_KEY": ""}) == defaults
+    given = Settings.from_env({"PORT": "9000", "ACCESS_LOG": "true", "BATCH_MAX_WAIT_MS": "2.5"})
+    assert (given.port, given.access_log, given.batch_max_wait_ms) == (9000, True, 2.5)
+    with pytest.raises(BadSetting, match=r"^PORT='http': .*; WORKERS='0': "):  # all at once
+        Settings.from_env({"PORT": "http", "WORKERS": "0"})
+
+
 def call(endpoint: PredictEndpoint, receive) -> tuple[int, dict, bytes]:
     """(status, headers, body) of one POST /predict through the endpoint alone."""
     sent = []

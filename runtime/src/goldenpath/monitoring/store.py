@@ -112,6 +112,9 @@ def _table(contract: Contract, records: Sequence[dict[str, Any]]) -> pd.DataFram
         return pd.DataFrame(columns=columns)
     features = pd.DataFrame([record["features"] for record in records])
     table = pd.DataFrame(records).drop(columns="features").join(features)
+    # Nullable integers: beside a prediction without a key, a column of floats would round
+    # keys beyond 2**53 (a bigint's range) and lose their outcomes' join.
+    table[contract.key] = pd.array([record[contract.key] for record in records], dtype="Int64")
     table["time"] = pd.to_datetime(table["time"], utc=True, format="ISO8601")
     return table[columns].sort_values("time", kind="stable").reset_index(drop=True)
 
