@@ -43,6 +43,7 @@ FOREIGN = (
 
 @pytest.fixture(scope="session", autouse=True)
 def project_root(tmp_path_factory: pytest.TempPathFactory):
+    """The session's project root, its use case and its prediction log (see above)."""
     root = tmp_path_factory.mktemp("project")
     shutil.copytree(PROJECT, root, dirs_exist_ok=True)
     log = tmp_path_factory.mktemp("prediction-log")

@@ -168,3 +168,11 @@ def test_every_command_checks_the_layout_first(tmp_path, monkeypatch) -> None:
         "runtime supports layout 1: update the project (copier update), "
         f"{project.MIGRATION}, or pin the goldenpath release it was made with"
     ]
+
+
+def test_a_problem_raised_outside_a_commands_main_is_one_line_too() -> None:
+    """As importing a use case whose contract contradicts itself raises (core/problems.py)."""
+    script = "import goldenpath.core.problems as p; raise p.Problem('the example misses a feature')"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == ["error: the example misses a feature"]
