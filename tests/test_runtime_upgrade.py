@@ -7,6 +7,7 @@ exactly the stages that the change affects (runtime.yaml, read by dvc.yaml), and
 pull request's metrics report must show what the upgrade changed.
 """
 
+import json
 import re
 import shutil
 import tomllib
@@ -54,6 +55,13 @@ def upgrade(project: Path, wheel: Path) -> None:
     text = re.sub(r"wheels/goldenpath-[^\"]+\.whl", f"wheels/{wheel.name}", pyproject.read_text())
     pyproject.write_text(text)
     run("uv lock --quiet && uv sync --quiet", project)
+
+
+def table(report: str, heading: str) -> dict[str, list[str]]:
+    """The markdown table under `heading`: row name -> its cells."""
+    section = report.split(heading, 1)[1].split("\n### ", 1)[0]
+    cells = [line.strip("|").split(" | ") for line in section.splitlines() if line.startswith("| ")]
+    return {name.strip(): [cell.strip() for cell in rest] for name, *rest in cells[2:]}
 
 
 def commit(project: Path, message: str) -> str:
@@ -112,15 +120,39 @@ def test_a_release_that_changes_training_re_runs_it_and_the_report_shows_it(
     assert ran(run("make repro", upgraded).stdout) == MODEL_STAGES
     commit(upgraded, "goldenpath 1.1.0")
 
-    run("make repro-ci", upgraded)
-    run(f"make metrics-report BASE={base}", upgraded)
-    report = (upgraded / "build" / "metrics-report.md").read_text()
+    # The pull request's CI, in a fresh checkout as CI's is: its champion is what repro-ci
+    # trains with 1.1.0, as the base's is its runtime's (the workspace keeps the champion of
+    # the first run, which another scikit-learn saved).
+    checkout = tmp_path / "pull-request"
+    run(f"git clone --quiet {upgraded} {checkout}", tmp_path)
+    run("make ci-setup repro-ci", checkout)
+    checked = run("make service-check", checkout)  # its own CI step: the report reuses it
+    result = json.loads((checkout / "build" / "service-check.json").read_text())
+    assert result["answered"] and result["runtime"] == "1.1.0", checked.stdout
+    made = run(f"make metrics-report BASE={base}", checkout)
+    assert "service check: on the base commit" in made.stderr
+    assert "service check: on this checkout" not in made.stderr  # one service start per side
+    report = (checkout / "build" / "metrics-report.md").read_text()
     assert "goldenpath 1.0.1 → 1.1.0" in report
     train = next(line for line in report.splitlines() if line.startswith("| train |"))
     assert "goldenpath train/1" in train and "goldenpath train/2" in train
     assert not any(line.startswith("| ingest |") for line in report.splitlines())
     mae = next(line for line in report.splitlines() if line.startswith("| holdout.mae |"))
     assert "no change" not in mae, report
+
+    # The service and the monitor on each side's champion: the upgrade changed the answer.
+    service = table(report, "### Service and monitoring")
+    assert all(cell.startswith("✅ eta-predictor ") for cell in service["Service"]), report
+    before, after = service["Example's delivery_minutes"]
+    assert float(before) != float(after.split()[0]) and "(same)" not in after, report
+    assert service["Samples answered"] == ["5 of 5", "5 of 5"], report
+    assert service["Models that answered"] == ["eta-predictor/1"] * 2, report  # fresh registries
+    # The simulated weeks, the same orders on both sides: a normal week moves nothing; in
+    # the changed one (Porto: storms, fewer couriers) the monitor names what moved.
+    assert all(cell.startswith("✅ passed: ") for cell in service["Week `normal`"]), report
+    for cell in service["Week `changed`"]:
+        assert cell.startswith("❌ failed ") and "drift of courier_load, weather" in cell, report
+        assert "live error above holdout in overall" in cell and "(1500 of 1500 orders)" in cell
 
 
 def test_an_unsupported_layout_stops_the_first_command_in_one_line(upgraded: Path) -> None:
