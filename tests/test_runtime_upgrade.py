@@ -69,10 +69,20 @@ def commit(project: Path, message: str) -> str:
     return run("git rev-parse HEAD", project).stdout.strip()
 
 
+# The newest scikit-learn and ruff, which the tests below upgrade to, as Dependabot would.
+LATEST: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def upgraded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A trained project whose scikit-learn and ruff are each one release behind."""
     project = bake(tmp_path_factory.mktemp("upgrade"))
     run("make setup", project)
+    for name in ("scikit-learn", "ruff"):
+        LATEST[name] = locked_version(project, name)
+        run(f"uv lock --quiet --upgrade-package '{name}<{LATEST[name]}'", project)
+        assert locked_version(project, name) != LATEST[name]
+    run("uv sync --quiet", project)
     assert ran(run("make repro", project).stdout) == set(STAGES)
     commit(project, "First pipeline run")
     return project
@@ -86,21 +96,24 @@ def test_a_comment_fix_in_the_runtime_re_runs_nothing(upgraded: Path, tmp_path: 
     commit(upgraded, "goldenpath 1.0.1")
 
 
+def bump(project: Path, name: str) -> str:
+    """`name` upgraded to its newest release in uv.lock, as a Dependabot pull request does."""
+    run(f"uv lock --quiet --upgrade-package {name}=={LATEST[name]} && uv sync --quiet", project)
+    assert locked_version(project, name) == LATEST[name]
+    return LATEST[name]
+
+
 def test_a_linter_bump_re_runs_nothing(upgraded: Path) -> None:
-    other = "0.13.0" if locked_version(upgraded, "ruff") != "0.13.0" else "0.13.1"
-    run(f"uv lock --quiet --upgrade-package ruff=={other} && uv sync --quiet", upgraded)
-    assert locked_version(upgraded, "ruff") == other
+    version = bump(upgraded, "ruff")
     assert ran(run("make repro", upgraded).stdout) == {"compose"}
-    commit(upgraded, f"ruff {other}")
+    commit(upgraded, f"ruff {version}")
 
 
 def test_a_new_scikit_learn_re_runs_the_model_stages(upgraded: Path) -> None:
-    locked = locked_version(upgraded, "scikit-learn")
-    other = "1.7.1" if locked != "1.7.1" else "1.7.2"
-    run(f"uv lock --quiet --upgrade-package scikit-learn=={other} && uv sync --quiet", upgraded)
+    version = bump(upgraded, "scikit-learn")
     assert ran(run("make repro", upgraded).stdout) == MODEL_STAGES
-    assert f"scikit-learn {other}" in (upgraded / "runtime.yaml").read_text()
-    commit(upgraded, f"scikit-learn {other}")
+    assert f"scikit-learn {version}" in (upgraded / "runtime.yaml").read_text()
+    commit(upgraded, f"scikit-learn {version}")
 
 
 def test_a_release_that_changes_training_re_runs_it_and_the_report_shows_it(
