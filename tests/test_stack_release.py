@@ -158,7 +158,7 @@ def test_release_ships_the_gated_champion_and_every_fix_only(stack: Path, web_fo
         dockerfile.write_text(
             dockerfile.read_text() + 'LABEL org.opencontainers.image.vendor="Stack Check"\n'
         )
-        commit(stack, "Dockerfile: the vendor's label")
+        commit(stack, "Dockerfile: a vendor label")
         commit_tag = "sha-" + run("git rev-parse --short=7 HEAD", stack).stdout.strip()
         fourth = run("make release-on-stack", stack, **release).stdout
         assert f"`{image}:model-3` was built from other inputs: the Dockerfile: sha256:" in fourth
