@@ -179,6 +179,8 @@ def test_release_ships_the_gated_champion_and_every_fix_only(stack: Path, web_fo
         assert served["prediction_path"] == "compiled", served["prediction_path_reason"]
     finally:
         run("docker compose --profile registry rm -sfv registry", stack, check=False)
+        built = f"docker image ls --format '{{{{.Repository}}}}:{{{{.Tag}}}}' {image}"
+        run(f"{built} | xargs -r docker rmi -f", stack, check=False)  # the releases' tags
 
 
 def test_stack_destroy_leaves_nothing(stack: Path) -> None:
