@@ -1,17 +1,16 @@
 """What a model may hold when it loads: what the project configured, never what it says.
 
-A model directory lists the types skops must load (MLmodel's skops_trusted_types);
-core/model_io.py checks them against the project's own trust first: conf/'s model
-libraries and train.trusted_types, or in the serving image the trust file `make image`
-wrote from them (MODEL_TRUST_FILE). Anything in the model's own folder is the model's
-claim, and counts for nothing.
+core/model_io.py checks the types a model's file holds against the project's own trust
+first: conf/'s model libraries and train.trusted_types, or in the serving image the
+trust file `make image` wrote from them (MODEL_TRUST_FILE). Anything in the model's own
+folder is the model's claim, and counts for nothing. The model here is LightGBM's, a
+library the runtime no longer trusts unless the project configures it.
 """
 
 import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from goldenpath.core import model_io
 from goldenpath.core.modeling import build_model
@@ -19,25 +18,27 @@ from goldenpath.core.params import ModelParams
 
 from .usecase import CONTRACT
 
-FOREIGN = ["xgboost.core.Booster", "xgboost.sklearn.XGBRegressor"]
+FOREIGN = ["lightgbm.basic.Booster", "lightgbm.sklearn.LGBMRegressor"]
+LIGHTGBM = ModelParams.model_validate(
+    {"_target_": "lightgbm.LGBMRegressor", "n_estimators": 5, "verbose": -1}
+)
+CONFIGURED = "_target_: lightgbm.LGBMRegressor\n"
+
+
+def lightgbm_model(orders):
+    features = orders[CONTRACT.feature_names]
+    return build_model(CONTRACT, LIGHTGBM).fit(features, orders[CONTRACT.target.name])
 
 
 @pytest.fixture
-def model_holding_xgboost(orders, tmp_path: Path) -> Path:
-    """A saved model whose MLmodel asks skops to trust XGBoost's types (as an XGBoost
-    model's does: the check runs on that list, before anything loads)."""
-    params = ModelParams.model_validate({"_target_": "sklearn.linear_model.Ridge"})
-    model = build_model(CONTRACT, params).fit(
-        orders[CONTRACT.feature_names], orders[CONTRACT.target.name]
-    )
+def model_holding_lightgbm(orders, tmp_path: Path) -> Path:
+    """A saved LightGBM model, with a trust file of its own in its folder."""
+    model = lightgbm_model(orders)
     path = tmp_path / "model"
-    trusted = model_io.trusted_types(model, "sklearn")
+    trusted = model_io.trusted_types(model, "lightgbm")
     model_io.save_model(model, path, trusted, {}, orders[CONTRACT.feature_names])
-    mlmodel = yaml.safe_load((path / "MLmodel").read_text())
-    mlmodel["flavors"]["sklearn"]["skops_trusted_types"] += FOREIGN
-    (path / "MLmodel").write_text(yaml.safe_dump(mlmodel))
     # The model's own claim, next to its files: a registry download could bring it.
-    (path / model_io.TRUST_FILE_NAME).write_text(json.dumps({"trusted_types": ["xgboost."]}))
+    (path / model_io.TRUST_FILE_NAME).write_text(json.dumps({"trusted_types": ["lightgbm."]}))
     return path
 
 
@@ -73,56 +74,56 @@ def test_the_configuration_says_what_is_trusted(elsewhere: Path) -> None:
 
 
 def test_a_library_conf_does_not_name_is_refused_whatever_the_model_folder_says(
-    model_holding_xgboost: Path, elsewhere: Path
+    model_holding_lightgbm: Path, elsewhere: Path
 ) -> None:
     with pytest.raises(model_io.UntrustedModel) as refused:
-        model_io.load_model(str(model_holding_xgboost))
+        model_io.load_model(str(model_holding_lightgbm))
     assert str(FOREIGN) in str(refused.value)
-    assert "add their module (xgboost.core, xgboost.sklearn) to train.trusted_types" in str(
+    assert "add their module (lightgbm.basic, lightgbm.sklearn) to train.trusted_types" in str(
         refused.value
     )
 
 
-def test_a_library_of_conf_model_loads(model_holding_xgboost: Path, elsewhere: Path) -> None:
+def test_a_library_of_conf_model_loads(model_holding_lightgbm: Path, elsewhere: Path) -> None:
     (elsewhere / "conf" / "model").mkdir(parents=True)
-    (elsewhere / "conf" / "model" / "xgboost.yaml").write_text("_target_: xgboost.XGBRegressor\n")
-    model = model_io.load_model(str(model_holding_xgboost))
+    (elsewhere / "conf" / "model" / "lightgbm.yaml").write_text(CONFIGURED)
+    model = model_io.load_model(str(model_holding_lightgbm))
     assert model.predict(CONTRACT.frame([CONTRACT.example])).shape == (1,)
 
 
 def test_train_trusted_types_is_trusted_at_load_time(
-    model_holding_xgboost: Path, elsewhere: Path
+    model_holding_lightgbm: Path, elsewhere: Path
 ) -> None:
     (elsewhere / "conf" / "train").mkdir(parents=True)
-    (elsewhere / "conf" / "train" / "default.yaml").write_text("trusted_types: [xgboost.]\n")
-    assert model_io.load_model(str(model_holding_xgboost)) is not None
+    (elsewhere / "conf" / "train" / "default.yaml").write_text("trusted_types: [lightgbm.]\n")
+    assert model_io.load_model(str(model_holding_lightgbm)) is not None
 
 
 def test_the_serving_image_loads_with_the_trust_file_written_from_conf(
-    model_holding_xgboost: Path, elsewhere: Path, tmp_path: Path, monkeypatch
+    model_holding_lightgbm: Path, elsewhere: Path, tmp_path: Path, monkeypatch
 ) -> None:
     project = tmp_path / "project"
     (project / "conf" / "model").mkdir(parents=True)
-    (project / "conf" / "model" / "xgboost.yaml").write_text("_target_: xgboost.XGBRegressor\n")
+    (project / "conf" / "model" / "lightgbm.yaml").write_text(CONFIGURED)
     monkeypatch.chdir(project)
     trust_file = tmp_path / "image" / model_io.TRUST_FILE_NAME
     trust_file.parent.mkdir()
-    assert model_io.write_trust_file(trust_file) == ["xgboost."]
+    assert model_io.write_trust_file(trust_file) == ["lightgbm."]
     monkeypatch.chdir(elsewhere)  # the image: no conf/
     with pytest.raises(model_io.UntrustedModel):
-        model_io.load_model(str(model_holding_xgboost))
+        model_io.load_model(str(model_holding_lightgbm))
     monkeypatch.setenv(model_io.TRUST_FILE, str(trust_file))
-    assert model_io.load_model(str(model_holding_xgboost)) is not None
+    assert model_io.load_model(str(model_holding_lightgbm)) is not None
 
 
 def test_a_trust_file_that_is_not_one_stops_the_load(
-    model_holding_xgboost: Path, elsewhere: Path, monkeypatch
+    model_holding_lightgbm: Path, elsewhere: Path, monkeypatch
 ) -> None:
     broken = elsewhere / "trusted-types.json"
-    broken.write_text("xgboost.")
+    broken.write_text("lightgbm.")
     monkeypatch.setenv(model_io.TRUST_FILE, str(broken))
     with pytest.raises(model_io.UntrustedModel, match="not a trust file `make image` wrote"):
-        model_io.load_model(str(model_holding_xgboost))
+        model_io.load_model(str(model_holding_lightgbm))
 
 
 def test_a_registry_model_is_checked_as_a_folder_is(orders, elsewhere: Path, monkeypatch) -> None:
@@ -130,14 +131,12 @@ def test_a_registry_model_is_checked_as_a_folder_is(orders, elsewhere: Path, mon
     import mlflow
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{elsewhere / 'mlflow.db'}")
-    params = ModelParams.model_validate({"_target_": "sklearn.linear_model.Ridge"})
+    model = lightgbm_model(orders)
     features = orders[CONTRACT.feature_names]
-    model = build_model(CONTRACT, params).fit(features, orders[CONTRACT.target.name])
-    trusted = model_io.trusted_types(model, "sklearn") + FOREIGN  # what the model claims
     with mlflow.start_run():
-        uri = model_io.log_model(model, features, trusted, {})
+        uri = model_io.log_model(model, features, model_io.trusted_types(model, "lightgbm"), {})
     with pytest.raises(model_io.UntrustedModel, match=f"the model at {uri} asks to load types"):
         model_io.load_model(uri)
     (elsewhere / "conf" / "model").mkdir(parents=True)
-    (elsewhere / "conf" / "model" / "xgboost.yaml").write_text("_target_: xgboost.XGBRegressor\n")
+    (elsewhere / "conf" / "model" / "lightgbm.yaml").write_text(CONFIGURED)
     assert model_io.load_model(uri).predict(features.head(2)).shape == (2,)
