@@ -111,10 +111,11 @@ def test_the_start_names_the_model_and_how_it_is_served(keyed: Service) -> None:
 
 
 def test_the_project_api_suite_passes_against_the_running_service(trained, keyed) -> None:
-    """tests/test_api.py of the project: malformed requests, the OpenAPI document, fuzzing."""
+    """The project's TestApi (the runtime's suite, tests/test_goldenpath.py) at SERVICE_URL,
+    with the key: malformed requests, the OpenAPI document, fuzzing, as a client meets them."""
     lines_before, requests_before = len(keyed.lines()), requests_counted(keyed)
     result = run(
-        "uv run --frozen pytest tests/test_api.py -q -p no:cacheprovider",
+        "uv run --frozen pytest tests/test_goldenpath.py -k TestApi -q -p no:cacheprovider",
         trained,
         SERVICE_URL=f"http://127.0.0.1:{keyed.port}",
         SERVE_API_KEY=KEY,

@@ -20,8 +20,10 @@ A project gets two things from here:
 | `TestDvcYaml` | `dvc.yaml` is exact: goldenpath jobs, the project files and params they read |
 | `TestPipeline` | `dvc.yaml`'s stages, run in order on the contract's samples, give a champion |
 | `TestService` | the service answers the contract, documents it, predicts as the pipeline |
+| `TestApi` | the API as clients meet it (or SERVICE_URL's): malformed requests, fuzzing |
 | `TestMonitoring` | drift checks: none on the contract's own rows, a moved segment named |
 
 The runtime's own machinery (batching, stores, metrics, API hardening) is tested in the
-runtime's repository, not in every project.
+runtime's repository, not in every project: TestApi meets it only as the project's
+contract is served, in-process or at SERVICE_URL.
 """

@@ -5,6 +5,7 @@ case and files with the fixtures of the goldenpath pytest plugin (../fixtures.py
 Import one alone to run only it: `from goldenpath.testing.suites.service import TestService`.
 """
 
+from .api import TestApi
 from .conf import TestConf
 from .contract import TestContract
 from .dvc import TestDvcYaml
@@ -13,6 +14,7 @@ from .pipeline import TestPipeline
 from .service import TestService
 
 __all__ = [
+    "TestApi",
     "TestConf",
     "TestContract",
     "TestDvcYaml",
