@@ -273,9 +273,9 @@ def test_jobs_only_set_up_and_call_make_targets(project: Path) -> None:
                 for names in re.findall(r"\bmake ((?:[a-z-]+ ?)+)", step.get("run", "")):
                     called |= set(names.split())
     assert called <= targets
-    assert called == {"ci-uv", "ci-setup", "lint", "test", "repro-ci", "metrics-report",
-                      "pr-comment", "image", "release-check", "release", "retrain",
-                      "retrain-pr", "monitor"}  # fmt: skip
+    assert called == {"ci-uv", "ci-setup", "lint", "test", "repro-ci", "service-check",
+                      "metrics-report", "pr-comment", "image", "release-check", "release",
+                      "retrain", "retrain-pr", "monitor"}  # fmt: skip
 
 
 def test_the_release_ships_the_gated_champion_and_never_retrains_unchecked(project: Path) -> None:
