@@ -28,7 +28,19 @@ DEPENDENCY_IMPORTS = frozenset(
 )
 # The project's own folders: a package named like one is shadowed from the project root.
 PROJECT_FOLDERS = frozenset(
-    {"build", "compose", "conf", "data", "docs", "models", "reports", "scripts", "src", "tests"}
+    {
+        "build",
+        "compose",
+        "conf",
+        "data",
+        "docs",
+        "models",
+        "reports",
+        "scripts",
+        "src",
+        "tests",
+        "wheels",
+    }
 )
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z][a-z0-9_]*")

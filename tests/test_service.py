@@ -1,7 +1,7 @@
 """A trained project's prediction service, run for real (uvicorn on a port), as clients meet it.
 
 Slow: it shares the session's trained project (conftest.py) and starts the
-service it needs for each scenario: fuzzed requests, the API key,
+service it needs for each scenario: fuzzed and malformed requests, the API key,
 a slow body, a busy port, overload, and a stop under load.
 """
 
