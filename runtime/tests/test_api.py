@@ -11,14 +11,13 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
-from referencing import Registry
 from referencing.exceptions import Unresolvable
-from referencing.jsonschema import DRAFT202012
 from schemathesis import GenerationMode
 
 from goldenpath.serving.app import create_app
 from goldenpath.serving.endpoint import MAX_BODY_BYTES, MAX_ERRORS
 from goldenpath.serving.settings import MAX_ORDERS, Settings
+from goldenpath.testing.suites.api import strict_json, unresolved_references
 
 from .usecase import CONTRACT
 
@@ -58,15 +57,6 @@ def example_with(**raw_values: str) -> bytes:
         for name, field in zip(CONTRACT.example, fields, strict=True)
     ]
     return ("{" + ", ".join(fields) + "}").encode()
-
-
-def strict_json(text: str):
-    """json.loads as JavaScript's, Go's or jq's parser: NaN and Infinity are not JSON."""
-
-    def refuse(constant: str):
-        raise ValueError(f"{constant} is not JSON")
-
-    return json.loads(text, parse_constant=refuse)
 
 
 EXAMPLE = json.dumps(CONTRACT.example).encode()
@@ -127,29 +117,6 @@ def test_a_valid_request_is_still_answered(client) -> None:
     response = client.post("/predict", json=[CONTRACT.example, CONTRACT.example])
     assert response.status_code == 200
     assert len(response.json()[CONTRACT.target.name]) == 2
-
-
-def unresolved_references(document: dict) -> set[str]:
-    """The `$ref`s anywhere in `document` that point nowhere (request bodies included,
-    which openapi-spec-validator does not follow)."""
-
-    def references(node):
-        if isinstance(node, dict):
-            yield from [node["$ref"]] if isinstance(node.get("$ref"), str) else []
-            for value in node.values():
-                yield from references(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from references(value)
-
-    resolver = Registry().with_resource("", DRAFT202012.create_resource(document)).resolver()
-    unresolved = set()
-    for reference in set(references(document)):
-        try:
-            resolver.lookup(reference)
-        except Unresolvable:
-            unresolved.add(reference)
-    return unresolved
 
 
 def test_the_openapi_document_is_valid_and_every_reference_resolves(client, api_key) -> None:
