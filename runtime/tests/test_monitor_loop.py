@@ -203,3 +203,19 @@ def test_a_week_nobody_answers_says_where_the_service_should_be(monkeypatch) -> 
     monkeypatch.setattr(sys, "argv", ["simulate", "normal", "--url", url, "--orders", "5"])
     with pytest.raises(simulate.ReplayFailed, match=f"5 of 5 orders were not answered by {url}"):
         simulate.main()
+
+
+def test_a_week_that_lacks_a_feature_of_the_contract_is_refused_before_any_request(
+    monkeypatch,
+) -> None:
+    feature = CONTRACT.feature_names[0]
+
+    def without_the_feature(rows: int, seed: int) -> pd.DataFrame:
+        return USE_CASE.scenarios["normal"](rows, seed).drop(columns=[feature])
+
+    case = replace(USE_CASE, scenarios={"normal": without_the_feature})
+    monkeypatch.setattr(simulate, "use_case", lambda: case)
+    url = f"http://127.0.0.1:{free_port()}"  # nobody there: the check comes first
+    monkeypatch.setattr(sys, "argv", ["simulate", "normal", "--url", url, "--orders", "5"])
+    with pytest.raises(simulate.ReplayFailed, match=rf"'normal' week .* makes no \['{feature}'\]"):
+        simulate.main()

@@ -70,6 +70,13 @@ def main() -> None:
     contract = use_case().contract
     seed = args.seed if args.seed is not None else time.time_ns() % 2**32
     week = weeks[args.week](args.orders, seed)
+    needed = [*contract.feature_names, contract.target.name]
+    if missing := [name for name in needed if name not in week.columns]:
+        raise ReplayFailed(
+            f"the {args.week!r} week (UseCase.scenarios, usecase.py) makes no {missing}: the "
+            "contract has them, its generator does not. Add them to the generator (synthetic.py)"
+            " or give the use case scenarios that make every feature and the target"
+        )
     week[contract.key] = time.time_ns() // 1000 + week.index  # unique across replays
     start = datetime.now(UTC)
     answered = replay(args.url, week[[contract.key, *contract.feature_names]].to_dict("records"))
