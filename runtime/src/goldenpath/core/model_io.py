@@ -127,13 +127,17 @@ def project_trust() -> tuple[str, ...]:
 
 def serving_requirements() -> list[str]:
     """What loading a model needs: the project's and this runtime's dependencies, pinned
-    to the versions installed here."""
+    to the versions installed here. Not the runtime itself: a model holds its library's
+    types, and the runtime may come from an index only the team reaches (MLflow's own
+    tools install these requirements from PyPI)."""
     from packaging.requirements import Requirement
 
     pinned = {}
     for distribution in filter(None, (project.distribution(), RUNTIME)):
         for line in importlib.metadata.requires(distribution) or []:
             requirement = Requirement(line)
+            if requirement.name == RUNTIME:
+                continue
             if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
                 version = importlib.metadata.version(requirement.name)
                 pinned[requirement.name] = f"{requirement.name}=={version}"
