@@ -7,13 +7,14 @@ this exception type as its message, where a failing pre_gen_project hook gets a
 traceback and its half-created directory.
 """
 
+import datetime
 import keyword
 import re
 import shutil
 import sys
+import unicodedata
 from pathlib import Path
 
-from cookiecutter.exceptions import FailedHookException
 from jinja2.ext import Extension
 
 SUPPORTED_PYTHONS = ("3.11", "3.13")
@@ -130,6 +131,8 @@ FROM_SLUG = ("package_name", "model_name", "image_name")
 
 def checked(answers: dict) -> str:
     if found := problems(answers):
+        from cookiecutter.exceptions import FailedHookException  # noqa: PLC0415 (not copier's)
+
         raise FailedHookException("\n".join(f"ERROR: {problem}" for problem in found))
     return "ok"
 
@@ -138,3 +141,16 @@ class AnswerChecks(Extension):
     def __init__(self, environment) -> None:
         super().__init__(environment)
         environment.filters["checked"] = checked
+        environment.filters["slug"] = slug  # copier's slugify, as cookiecutter's
+        environment.globals["current_year"] = datetime.datetime.now(datetime.UTC).year
+
+
+def slug(name: str, max_length: int = MAX_SLUG) -> str:
+    """A name as cookiecutter's `slugify(max_length=64, word_boundary=True)` made it."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    kept = ""
+    for word in re.findall(r"[a-z0-9]+", ascii_name.lower()):
+        joined = f"{kept}-{word}" if kept else word
+        if len(joined) <= max_length:
+            kept = joined
+    return kept or ascii_name.lower()[:max_length]
