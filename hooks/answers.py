@@ -1,24 +1,29 @@
-"""Checks of the answers, run while cookiecutter renders them: before anything is written.
+"""The answers' checks, and what the template's files need from Jinja: for both tools.
 
-A Jinja extension (`_extensions` in cookiecutter.json) whose filter `checked` is
-applied to every answer by the last, private variable. A bad answer stops
-cookiecutter with one line per problem and nothing on disk: cookiecutter prints
-this exception type as its message, where a failing pre_gen_project hook gets a
-traceback and its half-created directory.
+One Jinja extension, loaded by cookiecutter (`_extensions` in cookiecutter.json) and by
+copier (`_jinja_extensions` in copier.yml). `problem(field)` is each question's check: a
+copier question's `validator`, and under cookiecutter the private variable that follows
+the question, which stops the bake at that answer with one line and nothing on disk
+(cookiecutter prints this exception type as its message, where a failing pre_gen_project
+hook gets a traceback and its half-created directory).
 """
 
+import datetime
 import keyword
 import re
 import shutil
+import subprocess
 import sys
 import tomllib
+import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cookiecutter.exceptions import FailedHookException
+import yaml
+from jinja2 import pass_context
 from jinja2.ext import Extension
 
-SUPPORTED_PYTHONS = ("3.11", "3.13")
+SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
 LICENSES = ("MIT", "BSD-3-Clause", "Proprietary")
 MAX_SLUG = 64
 # Import names in the generated project's environment (tests/test_names.py keeps the
@@ -51,35 +56,20 @@ IMAGE = re.compile(rf"(?:[a-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-def problems(answers: dict) -> list[str]:
-    """One line per bad answer, saying what to type instead.
-
-    The package, model and image names are made from the slug: when the name or
-    the slug is bad, an answer made from it is not reported again (one problem,
-    one line).
-    """
-    slug = answers["project_slug"]
-    found = _identity_problems(answers["project_name"], slug)
-    for field, check in CHECKS.items():
-        value = answers[field]
-        made_from_bad_slug = found and field in FROM_SLUG and slug.replace("-", "_") in value
-        if not made_from_bad_slug and (problem := check(value)):
-            found.append(problem)
-    if shutil.which("git") is None:
-        found.append("git is not on PATH: install git, then run cookiecutter again.")
-    return found
-
-
-def _identity_problems(name: str, slug: str) -> list[str]:
+def _project_name(name: str) -> str | None:
     if not any(character.isalnum() for character in name):
-        return ["project_name has no letters or digits: type a name such as 'ETA Predictor'."]
+        return "project_name has no letters or digits: type a name such as 'ETA Predictor'."
+    return None
+
+
+def _project_slug(slug: str) -> str | None:
     if not SLUG.fullmatch(slug) or len(slug) > MAX_SLUG:
-        return [
+        return (
             f"project_slug {slug[:80]!r} must be lowercase letters, digits and single hyphens,"
             f" starting with a letter, at most {MAX_SLUG} long: type something like"
             " 'eta-predictor'."
-        ]
-    return []
+        )
+    return None
 
 
 def _package(package: str) -> str | None:
@@ -158,6 +148,8 @@ def _package_index(url: str) -> str | None:
 
 
 CHECKS = {
+    "project_name": _project_name,
+    "project_slug": _project_slug,
     "package_name": _package,
     "python_version": _offered("python_version", SUPPORTED_PYTHONS),
     "license": _offered("license", LICENSES),
@@ -178,26 +170,133 @@ CHECKS = {
     ),
     "package_index": _package_index,
 }
-FROM_SLUG = ("package_name", "model_name", "image_name")
 
 
-def checked(answers: dict) -> str:
-    if found := problems(answers):
-        raise FailedHookException("\n".join(f"ERROR: {problem}" for problem in found))
+def problem(answers: dict, field: str) -> str:
+    """What is wrong with the answer to `field`, in one line; empty when it is good."""
+    return CHECKS[field](str(answers[field])) or ""
+
+
+@pass_context
+def given_answer_checked(context, answers: dict, field: str) -> bool:
+    """Copier's check of an answer given on its command line (--data), before it is used.
+
+    A typed answer is checked by the question's validator, which asks again; a given
+    one cannot be asked again, and copier would print the validator's line at the end of
+    a traceback: a question's `when` runs first, and its error is copier's one line.
+    """
+    conf = context.get("_copier_conf") or {}
+    if field in (conf.get("data") or {}) and (found := problem(answers, field)):
+        from copier.errors import UserMessageError
+
+        raise UserMessageError(f"ERROR: {found}")
+    return True
+
+
+def refused(answers: dict, field: str) -> str:
+    """Cookiecutter's check of one answer, right after its question: stop on a bad one."""
+    if found := problem(answers, field):
+        raise _failed(f"ERROR: {found}")
     return "ok"
+
+
+def tools_checked(_answers: dict) -> str:
+    """What the bake needs besides good answers, checked before anything is written."""
+    if shutil.which("git") is None:
+        raise _failed("ERROR: git is not on PATH: install git, then bake again.")
+    return "ok"
+
+
+def _failed(message: str) -> Exception:
+    """Cookiecutter's own exception, when it runs (copier never calls this)."""
+    from cookiecutter.exceptions import FailedHookException
+
+    return FailedHookException(message)
+
+
+def slug(name: str, max_length: int = MAX_SLUG) -> str:
+    """A name as a repository slug: ASCII letters and digits, single hyphens, whole words.
+
+    As cookiecutter's `slugify(max_length=64, word_boundary=True)` made them: a word that
+    does not fit is left out, and a shorter one after it may still fit.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_name.lower())
+    kept = ""
+    for word in words:
+        joined = f"{kept}-{word}" if kept else word
+        if len(joined) <= max_length:
+            kept = joined
+    return kept or ascii_name.lower()[:max_length]
+
+
+ANSWERS_HEADER = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
+
+
+@pass_context
+def recorded_answers(context) -> str:
+    """The answers file's text: the template's version and source, and every answer.
+
+    Copier passes its own record (`_copier_answers`); under cookiecutter the same record
+    is made from its answers, so that `copier update` works on either tool's bake.
+    """
+    if "_copier_answers" in context:
+        record = dict(context["_copier_answers"])
+    else:
+        answers = context["cookiecutter"]
+        record = {key: value for key, value in answers.items() if not key.startswith("_")}
+        record |= {"_commit": template_version(), "_src_path": template_source(answers)}
+    return ANSWERS_HEADER + yaml.safe_dump(record, allow_unicode=True, sort_keys=True)
+
+
+def template_dir() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def template_version() -> str:
+    """The release this bake comes from, as copier records it (`git describe --tags`)."""
+    described = subprocess.run(
+        ["git", "describe", "--tags", "--always"],
+        cwd=template_dir(),
+        capture_output=True,
+        text=True,
+    )
+    if described.returncode == 0 and described.stdout.strip():
+        return described.stdout.strip()
+    # Not a git checkout (an archive): the version its pyproject.toml says.
+    pyproject = tomllib.loads((template_dir() / "pyproject.toml").read_text())
+    return pyproject["project"]["version"]
+
+
+def template_source(answers: dict) -> str:
+    """Where `copier update` finds the template again: the URL given, or this folder."""
+    given = str(answers.get("_template", ""))
+    if re.match(r"^(gh:|gl:|git\+|https?://|git@|ssh://)", given):
+        return given
+    return str(template_dir())
 
 
 def runtime_version() -> str:
     """The version of the runtime in this template (runtime/pyproject.toml)."""
-    pyproject = Path(__file__).resolve().parents[1] / "runtime" / "pyproject.toml"
+    pyproject = template_dir() / "runtime" / "pyproject.toml"
     return tomllib.loads(pyproject.read_text())["project"]["version"]
 
 
 class AnswerChecks(Extension):
     def __init__(self, environment) -> None:
         super().__init__(environment)
-        environment.filters["checked"] = checked
-        # Where the template is, absolute (cookiecutter's _repo_dir may be relative to a
-        # folder the hooks no longer run in): the post-generation hook builds its runtime.
-        environment.globals["template_dir"] = str(Path(__file__).resolve().parents[1])
-        environment.globals["runtime_version"] = runtime_version()
+        environment.filters |= {
+            "problem": problem,
+            "given_answer_checked": given_answer_checked,
+            "refused": refused,
+            "tools_checked": tools_checked,
+            "slug": slug,
+        }
+        environment.globals |= {
+            "recorded_answers": recorded_answers,
+            # Absolute (cookiecutter's _repo_dir may be relative to a folder the hooks no
+            # longer run in): the post-generation step builds the runtime from it.
+            "template_dir": str(template_dir()),
+            "runtime_version": runtime_version(),
+            "current_year": datetime.datetime.now(datetime.UTC).year,  # the LICENSE's
+        }

@@ -61,6 +61,17 @@ def run(command: str, cwd: Path, check: bool = True, **env: str) -> subprocess.C
     return result
 
 
+def copier_cli(destination: Path, *options: str, **answers: str) -> subprocess.CompletedProcess:
+    """`copier copy` of the template's working tree (HEAD and its changes), as a user would."""
+    data = [f"--data={key}={value}" for key, value in answers.items()]
+    command = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet"]
+    return subprocess.run(
+        [*command, "--vcs-ref=HEAD", *options, *data, str(TEMPLATE), str(destination)],
+        capture_output=True,
+        text=True,
+    )
+
+
 DVC = "uv run --frozen dvc"
 
 

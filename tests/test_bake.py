@@ -14,6 +14,7 @@ from .conftest import DEFAULT_SLUG, TEMPLATE, bake
 
 VARIANTS = {
     "defaults": {},
+    "python-3.12": {"python_version": "3.12"},
     "python-3.13": {"python_version": "3.13"},
     "license-bsd": {"license": "BSD-3-Clause"},
     "license-proprietary": {"license": "Proprietary"},

@@ -1,8 +1,12 @@
 """Bad answers are refused with one line each, no traceback, and nothing on disk."""
 
+import re
+import subprocess
+import sys
+
 import pytest
 
-from .conftest import bake_cli
+from .conftest import TEMPLATE, bake_cli
 
 BAD_ANSWERS = [
     ({"project_slug": "ETA Predictor"}, "project_slug", "eta-predictor"),
@@ -19,8 +23,8 @@ BAD_ANSWERS = [
     ({"package_name": "tests"}, "package_name", "tests_model"),
     ({"package_name": "data"}, "package_name", "data_model"),
     ({"package_name": "conf"}, "package_name", "conf_model"),
-    ({"python_version": "3.9"}, "python_version", "3.11, 3.13"),
-    ({"python_version": "3.12"}, "python_version", "3.11, 3.13"),
+    ({"python_version": "3.9"}, "python_version", "3.11, 3.12, 3.13"),
+    ({"python_version": "3.10"}, "python_version", "3.11, 3.12, 3.13"),
     ({"license": "GPL"}, "license", "MIT, BSD-3-Clause, Proprietary"),
     ({"model_name": "eta predictor"}, "model_name", "eta-predictor"),
     ({"model_name": "models:/eta@champion"}, "model_name", "eta-predictor"),
@@ -47,10 +51,21 @@ def test_bad_answer_is_refused_and_nothing_is_left(answers, field, suggestion, t
     assert list(tmp_path.iterdir()) == []
 
 
-def test_every_problem_is_reported_at_once(tmp_path) -> None:
-    result = bake_cli(tmp_path, package_name="class", model_name="a b", author_email="x")
-    assert len(errors_of(result.stdout + result.stderr)) == 3
-    assert "Traceback" not in result.stdout + result.stderr
+def test_a_bad_answer_is_refused_at_its_own_question(tmp_path) -> None:
+    """Typed at the prompt: the bake stops at the bad slug, before the next question."""
+    typed = "Ride Demand\nRide Demand!\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "-o", str(tmp_path), str(TEMPLATE)],
+        input=typed,
+        capture_output=True,
+        text=True,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    [error] = re.findall(r"ERROR: .*", output)  # after the prompt, on its line
+    assert "project_slug 'Ride Demand!'" in error, output
+    assert "Python package name" not in output, "the next question was asked"
+    assert "Traceback" not in output
     assert list(tmp_path.iterdir()) == []
 
 
