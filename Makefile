@@ -1,12 +1,12 @@
 # The template's own tasks. `make test` is what CI runs.
-.PHONY: test lint bench-golden-path bench-stack bench-serving bench-segments bench-engines
+.PHONY: test lint release-check release-tag bench-golden-path bench-stack bench-serving bench-segments bench-engines
 
 test:  ## The runtime's unit tests, then every template test: bakes, prompts, pipelines, stacks
 	cd runtime && uv run pytest
 	uv run pytest
 
 lint:
-	uv run ruff check hooks tests bench && uv run ruff format --check hooks tests bench
+	uv run ruff check hooks tests bench tools && uv run ruff format --check hooks tests bench tools
 	cd runtime && uv run ruff check src tests && uv run ruff format --check src tests
 
 bench-golden-path:  ## Scaffold -> registered champion, and a no-op dvc repro, timed
@@ -24,3 +24,9 @@ bench-segments:  ## One model per city, 5/50/200 cities: sequential, local Dask,
 bench-engines:  ## Dask against Ray: start-up, memory, a scikit-learn fan-out (installs both on the fly)
 	uv run --no-project --with 'dask[distributed]' --with ray --with scikit-learn --with psutil \
 		python bench/engines.py
+
+release-check:  ## The working tree is releasable: one version, its CHANGELOG entry, migrations
+	uv run python tools/release.py check
+
+release-tag:  ## Release the version in both pyproject.toml files: date its entry, commit, tag
+	uv run python tools/release.py tag

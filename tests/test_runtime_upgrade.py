@@ -20,6 +20,10 @@ from .conftest import TEMPLATE, bake, run
 pytestmark = pytest.mark.slow
 STAGES = ("compose", "ingest", "validate", "split", "train", "evaluate", "register")
 MODEL_STAGES = {"compose", "train", "evaluate", "register"}
+RUNTIME = tomllib.loads((TEMPLATE / "runtime" / "pyproject.toml").read_text())["project"]["version"]
+MAJOR, MINOR, PATCH = map(int, RUNTIME.split("."))
+NEXT_PATCH = f"{MAJOR}.{MINOR}.{PATCH + 1}"  # the releases this test makes of the runtime
+NEXT_MINOR = f"{MAJOR}.{MINOR + 1}.0"
 
 
 def ran(output: str) -> set[str]:
@@ -37,7 +41,7 @@ def build_runtime(tmp: Path, version: str, edits: dict[str, tuple[str, str]]) ->
     shutil.copytree(
         TEMPLATE / "runtime", source, ignore=shutil.ignore_patterns(".venv", "tests", "*.pyc")
     )
-    edits = {"pyproject.toml": ('version = "1.0.0"', f'version = "{version}"')} | edits
+    edits = {"pyproject.toml": (f'version = "{RUNTIME}"', f'version = "{version}"')} | edits
     for name, (old, new) in edits.items():
         path = source / name
         assert old in path.read_text(), f"{name} no longer holds {old!r}: update this test"
@@ -90,10 +94,11 @@ def upgraded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_comment_fix_in_the_runtime_re_runs_nothing(upgraded: Path, tmp_path: Path) -> None:
     comment = ("def main() -> None:", "def main() -> None:  # a comment, nothing else")
-    upgrade(upgraded, build_runtime(tmp_path, "1.0.1", {"src/goldenpath/jobs/train.py": comment}))
-    assert locked_version(upgraded, "goldenpath") == "1.0.1"
+    patched = build_runtime(tmp_path, NEXT_PATCH, {"src/goldenpath/jobs/train.py": comment})
+    upgrade(upgraded, patched)
+    assert locked_version(upgraded, "goldenpath") == NEXT_PATCH
     assert ran(run("make repro", upgraded).stdout) == {"compose"}  # it reads uv.lock
-    commit(upgraded, "goldenpath 1.0.1")
+    commit(upgraded, f"goldenpath {NEXT_PATCH}")
 
 
 def bump(project: Path, name: str) -> str:
@@ -121,7 +126,7 @@ def test_a_release_that_changes_training_re_runs_it_and_the_report_shows_it(
 ) -> None:
     run("make repro-ci", upgraded)
     base = commit(upgraded, "Before the runtime upgrade")
-    # 1.1.0 trains on half the rows, and says so: the train stage's revision is 2.
+    # The next minor release trains on half the rows, and says so: the train stage's revision is 2.
     edits = {
         "src/goldenpath/core/stages.py": ('"train": 1,', '"train": 2,'),
         "src/goldenpath/jobs/train.py": (
@@ -129,24 +134,24 @@ def test_a_release_that_changes_training_re_runs_it_and_the_report_shows_it(
             "    table = read_table(paths.train).sample(frac=0.5, random_state=0)\n",
         ),
     }
-    upgrade(upgraded, build_runtime(tmp_path, "1.1.0", edits))
+    upgrade(upgraded, build_runtime(tmp_path, NEXT_MINOR, edits))
     assert ran(run("make repro", upgraded).stdout) == MODEL_STAGES
-    commit(upgraded, "goldenpath 1.1.0")
+    commit(upgraded, f"goldenpath {NEXT_MINOR}")
 
     # The pull request's CI, in a fresh checkout as CI's is: its champion is what repro-ci
-    # trains with 1.1.0, as the base's is its runtime's (the workspace keeps the champion of
+    # trains with that release, as the base's is its runtime's (the workspace keeps the champion of
     # the first run, which another scikit-learn saved).
     checkout = tmp_path / "pull-request"
     run(f"git clone --quiet {upgraded} {checkout}", tmp_path)
     run("make ci-setup repro-ci", checkout)
     checked = run("make service-check", checkout)  # its own CI step: the report reuses it
     result = json.loads((checkout / "build" / "service-check.json").read_text())
-    assert result["answered"] and result["runtime"] == "1.1.0", checked.stdout
+    assert result["answered"] and result["runtime"] == NEXT_MINOR, checked.stdout
     made = run(f"make metrics-report BASE={base}", checkout)
     assert "service check: on the base commit" in made.stderr
     assert "service check: on this checkout" not in made.stderr  # one service start per side
     report = (checkout / "build" / "metrics-report.md").read_text()
-    assert "goldenpath 1.0.1 → 1.1.0" in report
+    assert f"goldenpath {NEXT_PATCH} → {NEXT_MINOR}" in report
     train = next(line for line in report.splitlines() if line.startswith("| train |"))
     assert "goldenpath train/1" in train and "goldenpath train/2" in train
     assert not any(line.startswith("| ingest |") for line in report.splitlines())
