@@ -28,14 +28,14 @@ def worst_error(actual, predicted) -> float:
     """The team's own metric: the largest miss."""
     return float(abs(actual - predicted).max())
 '''
-TEAM_TEST = f'''from {PACKAGE}.core.contract import Feature
+TEAM_TEST = f"""from {PACKAGE}.core.contract import Feature
 from {PACKAGE}.usecase import CONTRACT
 
 
 def test_priority_orders_are_a_feature():
     priority = next(f for f in CONTRACT.features if f.name == "priority")
     assert isinstance(priority, Feature)
-'''
+"""
 
 
 def template_with_releases(folder: Path) -> Path:
@@ -62,7 +62,7 @@ def team_work(project: Path) -> None:
     source = project / "src" / PACKAGE
     edit(
         source / "usecase.py",
-        "    target=Feature(",
+        "    ),\n    target=Feature(",
         '        Feature("priority", "Priority order, 1 or 0", int, 0, 1),\n    ),\n'
         "    target=Feature(",
     )
@@ -112,9 +112,9 @@ def test_untouched_machinery_is_removed_and_the_edited_module_kept_and_named(mig
     kept = (project / KEPT).read_text()
     assert "def worst_error" in kept
     assert "from goldenpath.core.contract import Contract" in kept  # its siblings are gone
-    named = [line for line in output.splitlines() if KEPT in line]
-    assert len(named) == 1, output
-    assert named[0].strip().startswith(f"KEPT {KEPT} (you changed 5 lines)"), named
+    named = [line.strip() for line in output.splitlines() if line.strip().startswith("KEPT ")]
+    assert len(named) == 1, output  # one line a kept module, and only the changed one
+    assert named[0].startswith(f"KEPT {KEPT} (you changed 5 lines): "), named
     assert "goldenpath.core.modeling replaces it" in named[0]
 
 
