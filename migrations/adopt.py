@@ -19,8 +19,12 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the project's own Python is 3.11 or newer
+    sys.exit("ERROR: adopt: needs Python 3.11 or newer: run it with `uv run --python 3.11`.")
 
 ANSWERS_FILE = Path(".copier-answers.yml")
 RELEASE = "0.9.0"  # the last release with the machinery copied in, rendered by copier
@@ -162,11 +166,11 @@ def main() -> int:
     print(f"adopt: {ANSWERS_FILE} committed (template {RELEASE}, {options.template})")
     for key, value in sorted(answers.items()):
         print(f"  {key}: {value}")
-    if options.no_update:
-        print("next: make update (or copier update --trust)")
-        return 0
     if options.vcs_ref:
         command += ["--vcs-ref", options.vcs_ref]
+    if options.no_update:
+        print(f"next: {shlex.join(command)}")
+        return 0
     print(f"adopt: {shlex.join(command)}", flush=True)
     return subprocess.run(command).returncode
 

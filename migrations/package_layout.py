@@ -63,17 +63,24 @@ def render_old_release(answers: dict, destination: Path) -> None:
 
     data = {key: value for key, value in answers.items() if not key.startswith("_")}
     ref = os.environ.get("VERSION_FROM") or answers.get("_commit")
-    run_copy(
-        str(answers["_src_path"]),
-        destination,
-        data=data,
-        vcs_ref=ref,
-        defaults=True,
-        overwrite=True,
-        quiet=True,
-        skip_tasks=True,
-        unsafe=True,
-    )
+    try:
+        run_copy(
+            str(answers["_src_path"]),
+            destination,
+            data=data,
+            vcs_ref=ref,
+            defaults=True,
+            overwrite=True,
+            quiet=True,
+            skip_tasks=True,
+            unsafe=True,
+        )
+    except Exception as error:  # copier's, git's or a template's: one line, then stop
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        raise MigrationError(
+            f"rendering release {ref} of {answers['_src_path']} failed ({reason}): check"
+            f" _src_path and _commit in {ANSWERS_FILE}; nothing was changed"
+        ) from None
 
 
 def changed_lines(template: bytes, project: bytes) -> int:
