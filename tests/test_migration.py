@@ -8,16 +8,19 @@ commit of the template (a clone of it with its releases tagged).
 """
 
 import hashlib
+import importlib.util
 import re
+import shlex
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import TEMPLATE, run
 
-pytestmark = pytest.mark.slow
 PRE_COPIER = "626a345"  # the last release before copier, the machinery copied in
 RELEASES = ("0.9.0", "1.0.0")  # tags copier updates between (0.9.0: 626a345, renderable)
 PACKAGE = "eta_predictor"
@@ -38,17 +41,36 @@ def test_priority_orders_are_a_feature():
 """
 
 
-def template_with_releases(folder: Path) -> Path:
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clone of the template's HEAD whose releases are tagged (a fresh clone may lack
     the tags: each release is the commit whose subject starts with its version)."""
-    clone = folder / "template"
-    run(f"git clone -q {TEMPLATE} {clone}", folder)
+    clone = tmp_path_factory.mktemp("template") / "goldenpath"
+    run(f"git clone -q {TEMPLATE} {clone}", clone.parent)
     for release in RELEASES:
         if run(f"git rev-parse -q --verify refs/tags/{release}", clone, check=False).returncode:
             found = run(f"git log -1 --format=%H --grep='^{re.escape(release)}: '", clone)
             assert found.stdout.strip(), f"no commit of release {release} in the history"
             run(f"git tag {release} {found.stdout.strip()}", clone)
     return clone
+
+
+@pytest.fixture(scope="module")
+def old_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template as it was at PRE_COPIER, for cookiecutter."""
+    tree = tmp_path_factory.mktemp("old-release")
+    run(f"git -C {TEMPLATE} archive {PRE_COPIER} | tar -x -C {tree}", tree)
+    return tree
+
+
+def bake_old(release: Path, output: Path, **answers: str) -> Path:
+    """A bake of the old release by cookiecutter, run outside this template (whose hooks
+    package would shadow the old release's)."""
+    pairs = " ".join(shlex.quote(f"{key}={value}") for key, value in answers.items())
+    output.mkdir(exist_ok=True)
+    run(f"{sys.executable} -m cookiecutter --no-input -o {output} {release} {pairs}", output)
+    (project,) = (path for path in output.iterdir() if (path / ".git").is_dir())
+    return project
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -82,17 +104,9 @@ def digest(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory):
+def migrated(template: Path, old_release: Path, tmp_path_factory: pytest.TempPathFactory):
     """(project, what the migration printed, the champion's digest before it)."""
-    folder = tmp_path_factory.mktemp("migration")
-    template = template_with_releases(folder)
-    run(f"git worktree add -q --detach {folder / 'old-release'} {PRE_COPIER}", template)
-    baked = run(
-        f"{sys.executable} -m cookiecutter --no-input -o {folder} {folder / 'old-release'}",
-        folder,
-    )
-    project = folder / "eta-predictor"
-    assert project.is_dir(), baked.stdout
+    project = bake_old(old_release, tmp_path_factory.mktemp("migration"))
     run("make setup", project)
     team_work(project)
     run("make repro", project)
@@ -102,6 +116,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory):
     return project, adopted.stdout + adopted.stderr, champion
 
 
+@pytest.mark.slow
 def test_untouched_machinery_is_removed_and_the_edited_module_kept_and_named(migrated):
     project, output, _ = migrated
     for gone in ("core/contract.py", "jobs/train.py", "serving/app.py", "monitoring"):
@@ -118,6 +133,7 @@ def test_untouched_machinery_is_removed_and_the_edited_module_kept_and_named(mig
     assert "goldenpath.core.modeling replaces it" in named[0]
 
 
+@pytest.mark.slow
 def test_the_teams_code_and_the_pipeline_use_goldenpath(migrated):
     project, output, _ = migrated
     status = run("git status --porcelain", project).stdout
@@ -138,6 +154,7 @@ def test_the_teams_code_and_the_pipeline_use_goldenpath(migrated):
     )
 
 
+@pytest.mark.slow
 def test_the_champion_serves_without_retraining_and_make_test_passes(migrated):
     project, _, champion = migrated
     run("git add -A && git commit -qm 'goldenpath: the package layout' --no-verify", project)
@@ -148,3 +165,156 @@ def test_the_champion_serves_without_retraining_and_make_test_passes(migrated):
     assert '"priority": 1' in smoke.stdout  # the team's feature, asked of the old champion
     tested = run("make test", project)
     assert re.search(r"tests/test_priority\.py \.", tested.stdout), tested.stdout
+
+
+CUSTOM = {
+    "project_name": "Ride Demand",
+    "package_name": "ride_demand_model",
+    "description": "Forecast rides: per hour.",
+    "author_name": "Mobility Team",
+    "author_email": "mobility@example.org",
+    "python_version": "3.13",
+    "license": "Proprietary",
+    "model_name": "ride-demand-eu",
+    "github_owner": "Acme-Mobility",
+    "image_name": "registry.example.org/acme/ride-demand",
+}
+
+
+@pytest.mark.slow
+def test_adopt_recovers_the_answers_the_project_was_baked_with(template, old_release, tmp_path):
+    """Exactly: release 0.9.0 rendered by copier from them is the bake, file for file."""
+    project = bake_old(old_release, tmp_path / "bake", **CUSTOM)
+    adopted = run(f"python3 {template}/migrations/adopt.py --no-update", project)
+    assert adopted.stdout.splitlines()[-1].startswith("next: uvx --from copier==")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers == CUSTOM | {
+        "project_slug": "ride-demand",
+        "_commit": "0.9.0",
+        "_src_path": str(template),
+    }
+    assert run("git status --porcelain", project).stdout == ""  # committed, and only it
+    assert run("git show --name-only --format= HEAD", project).stdout.split() == [
+        ".copier-answers.yml"
+    ]
+    data = " ".join(shlex.quote(f"--data={key}={value}") for key, value in CUSTOM.items())
+    render = tmp_path / "render"
+    run(
+        f"{sys.executable} -m copier copy --trust --defaults --quiet --skip-tasks"
+        f" --vcs-ref=0.9.0 {data} {template} {render}",
+        tmp_path,
+    )
+    scaffold = run("git rev-list --max-parents=0 HEAD", project).stdout.strip()
+    baked = run(f"git ls-tree -r --name-only {scaffold}", project).stdout.split()
+    rendered = {p.relative_to(render).as_posix() for p in render.rglob("*") if p.is_file()}
+    made_by_the_hook = {".dvc/config"}  # its DVC remote
+    assert set(baked) - made_by_the_hook == rendered - made_by_the_hook - {".copier-answers.yml"}
+    for name in sorted(set(baked) - made_by_the_hook):
+        shown = subprocess.run(
+            ["git", "show", f"{scaffold}:{name}"], cwd=project, capture_output=True, check=True
+        )
+        assert shown.stdout == (render / name).read_bytes(), name
+
+
+def adopt_in(folder: Path, pyproject: str, *options: str) -> subprocess.CompletedProcess:
+    """adopt.py in a repository holding only `pyproject`, committed."""
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(pyproject)
+    run("git init -q && git add -A && git commit -qm init", folder)
+    return run(
+        f"python3 {TEMPLATE}/migrations/adopt.py --no-update {' '.join(options)}",
+        folder,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "options", "says"),
+    [
+        ('[project]\nname = "x"\n', "", "could not find project_name, package_name"),
+        ('[project]\nname = "x"\n', "--data colour=red", "--data 'colour=red': say KEY=VALUE"),
+        ("[project\n", "", "pyproject.toml cannot be read"),
+        ("[tool.goldenpath]\nlayout = 1\n", "", "on the package layout already"),
+    ],
+)
+def test_adopt_refuses_in_one_line_and_writes_nothing(tmp_path, pyproject, options, says):
+    refused = adopt_in(tmp_path / "project", pyproject, options)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("ERROR: adopt: ") and says in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert not (tmp_path / "project" / ".copier-answers.yml").exists()
+    assert run("git status --porcelain", tmp_path / "project").stdout == ""
+
+
+def test_adopt_refuses_a_work_tree_with_changes(tmp_path):
+    project = tmp_path / "project"
+    adopt_in(project, '[project]\nname = "x"\n')
+    (project / "notes.txt").write_text("not committed\n")
+    refused = run(f"python3 {TEMPLATE}/migrations/adopt.py --no-update", project, check=False)
+    assert refused.returncode == 1 and "uncommitted changes" in refused.stderr
+    assert not (project / ".copier-answers.yml").exists()
+
+
+def migration_module():
+    spec = importlib.util.spec_from_file_location(
+        "package_layout", TEMPLATE / "migrations" / "package_layout.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_references_to_the_copied_machinery_are_rewritten_and_nothing_else():
+    migration = migration_module()
+    usecase = (
+        "from .core.contract import Contract, Feature\n"
+        "from . import synthetic\n"
+        "from .synthetic import WEEKS\n"
+        "import eta_predictor.serving.app as app\n"
+        "from eta_predictor.usecase import CONTRACT\n"
+        "from not_eta_predictor.core import x\n"
+        "    from eta_predictor.summary import main\n"
+    )
+    assert migration.rewrite_text(usecase, Path("src/eta_predictor/usecase.py"), PACKAGE) == (
+        "from goldenpath.core.contract import Contract, Feature\n"
+        "from . import synthetic\n"
+        "from .synthetic import WEEKS\n"
+        "import goldenpath.serving.app as app\n"
+        "from eta_predictor.usecase import CONTRACT\n"
+        "from not_eta_predictor.core import x\n"
+        "    from goldenpath.summary import main\n"
+    )
+    kept = "from .contract import Contract\nfrom ..io.tables import read\nfrom .. import usecase\n"
+    assert migration.rewrite_text(kept, Path(f"src/{PACKAGE}/core/modeling.py"), PACKAGE) == (
+        "from goldenpath.core.contract import Contract\n"
+        "from goldenpath.io.tables import read\n"
+        "from .. import usecase\n"
+    )
+    conf = "_target_: eta_predictor.core.modeling.build_model\nsource: eta_predictor.csv\n"
+    assert migration.rewrite_text(conf, Path("conf/model/mine.yaml"), PACKAGE) == (
+        "_target_: goldenpath.core.modeling.build_model\nsource: eta_predictor.csv\n"
+    )
+
+
+def test_a_teams_stage_loses_only_the_dependencies_the_update_removed(tmp_path, monkeypatch):
+    migration = migration_module()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src" / PACKAGE / "core").mkdir(parents=True)
+    (tmp_path / "src" / PACKAGE / "core" / "modeling.py").write_text("")  # kept
+    stage = (
+        "  score:\n"
+        "    cmd: python -m eta_predictor.jobs.evaluate data/x\n"
+        "    deps:\n"
+        "      - src/eta_predictor/core/params.py\n"
+        "      - src/eta_predictor/core/modeling.py\n"
+        "      - scripts/stack.py  # the stack\n"
+        "      - src/eta_predictor/usecase.py\n"
+    )
+    rewritten = migration.rewrite_text(stage, Path("dvc.yaml"), PACKAGE)
+    assert migration.drop_removed_dependencies(rewritten, PACKAGE) == (
+        "  score:\n"
+        "    cmd: python -m goldenpath.jobs.evaluate data/x\n"
+        "    deps:\n"
+        "      - src/eta_predictor/core/modeling.py\n"
+        "      - src/eta_predictor/usecase.py\n"
+    )
