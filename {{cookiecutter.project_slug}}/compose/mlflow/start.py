@@ -35,17 +35,30 @@ def pgpass_field(value: str) -> str:
     return value.replace("\\", "\\\\").replace(":", "\\:")
 
 
-def main() -> None:
+def private_folder() -> Path:
     private = Path(tempfile.gettempdir()) / "mlflow-credentials"
     private.mkdir(mode=0o700, exist_ok=True)
+    return private
+
+
+def database_password_file() -> Path:
+    """The database's password in a libpq password file (schema.py uses it too)."""
     pgpass = f"*:*:*:*:{pgpass_field(secret('postgres_password'))}\n"
+    return private_file(private_folder() / "pgpass", pgpass)
+
+
+def main() -> None:
+    private = private_folder()
     auth = configparser.ConfigParser()
     auth.read(AUTH_CONFIG)
     auth["mlflow"]["admin_password"] = secret("mlflow_admin_password").replace("%", "%%")
+    # The admin's name in the file too: older servers (3.5 and 3.7 among them) read it only there,
+    # and a stack restored from a backup made before an upgrade runs one of those again.
+    auth["mlflow"]["admin_username"] = os.environ["MLFLOW_AUTH_ADMIN_USERNAME"].replace("%", "%%")
     auth_text = io.StringIO()
     auth.write(auth_text)
     os.environ |= {
-        "PGPASSFILE": str(private_file(private / "pgpass", pgpass)),
+        "PGPASSFILE": str(database_password_file()),
         "MLFLOW_AUTH_CONFIG_PATH": str(private_file(private / "auth.ini", auth_text.getvalue())),
         "MLFLOW_FLASK_SERVER_SECRET_KEY": secret("mlflow_flask_secret_key"),
     }
