@@ -112,6 +112,25 @@ def answers_yaml(answers: dict[str, str], template: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_target(template: str, ref: str | None) -> None:
+    """The release copier will update to must carry the package-layout migration: without
+    it, copier deletes the team's changed copies of the machinery with the rest."""
+    if not (Path(template) / ".git").exists():
+        return  # a URL: its releases are copier's to read
+    if ref is None:  # copier's choice: the newest release
+        tags = git("-C", template, "tag", "--list", "[0-9]*", "--sort=-v:refname").split()
+        ref = tags[0] if tags else "HEAD"
+    found = subprocess.run(
+        ["git", "-C", template, "cat-file", "-e", f"{ref}:migrations/package_layout.py"],
+        capture_output=True,
+    )
+    if found.returncode != 0:
+        raise AdoptError(
+            f"release {ref} of {template} has no package-layout migration: give --vcs-ref a"
+            " newer release (or pull the template's tags)"
+        )
+
+
 def copier_command() -> list[str]:
     if "COPIER" in os.environ:
         return shlex.split(os.environ["COPIER"])
@@ -142,6 +161,7 @@ def main() -> int:
                 f"could not find {', '.join(missing)} in the project: give each as --data KEY=VALUE"
             )
         command = [*copier_command(), "update", "--trust", "--defaults", "--conflict", "inline"]
+        check_target(options.template, options.vcs_ref)
         ANSWERS_FILE.write_text(answers_yaml(answers, options.template))
         try:
             git("add", "--", str(ANSWERS_FILE))
