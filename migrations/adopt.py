@@ -161,7 +161,8 @@ def main() -> int:
                 f"could not find {', '.join(missing)} in the project: give each as --data KEY=VALUE"
             )
         command = [*copier_command(), "update", "--trust", "--defaults", "--conflict", "inline"]
-        check_target(options.template, options.vcs_ref)
+        if not options.no_update:  # before anything is written
+            check_target(options.template, options.vcs_ref)
         ANSWERS_FILE.write_text(answers_yaml(answers, options.template))
         try:
             git("add", "--", str(ANSWERS_FILE))
