@@ -255,6 +255,23 @@ def test_adopt_refuses_a_work_tree_with_changes(tmp_path):
     assert not (project / ".copier-answers.yml").exists()
 
 
+def test_adopt_refuses_a_release_without_the_migration(template, old_release, tmp_path):
+    """1.0.0 came before the migration: copier would delete the team's changed modules."""
+    clone = tmp_path / "template"
+    run(f"git clone -q {template} {clone}", tmp_path)
+    newer = set(run("git tag --list", clone).stdout.split()) - set(RELEASES)
+    if newer:
+        run(f"git tag -d {' '.join(sorted(newer))}", clone)
+    lacks = run("git cat-file -e 1.0.0:migrations/package_layout.py", clone, check=False)
+    assert lacks.returncode != 0  # 1.0.0 is the newest release here, and has no migration
+    project = bake_old(old_release, tmp_path / "bake")
+    refused = run(f"python3 {clone}/migrations/adopt.py", project, check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("ERROR: adopt: release 1.0.0 of ")
+    assert "has no package-layout migration: give --vcs-ref" in refused.stderr
+    assert not (project / ".copier-answers.yml").exists()
+
+
 def migration_module():
     spec = importlib.util.spec_from_file_location(
         "package_layout", TEMPLATE / "migrations" / "package_layout.py"
@@ -294,6 +311,14 @@ def test_references_to_the_copied_machinery_are_rewritten_and_nothing_else():
     assert migration.rewrite_text(conf, Path("conf/model/mine.yaml"), PACKAGE) == (
         "_target_: goldenpath.core.modeling.build_model\nsource: eta_predictor.csv\n"
     )
+
+
+def test_an_import_of_a_removed_test_helper_is_found():
+    migration = migration_module()
+    test = "from .conftest import CONTRACT\nfrom .helpers import x\n"
+    removed = {"tests/conftest.py", "src/eta_predictor/core/params.py"}
+    found = migration.dangling_imports(Path("tests/test_mine.py"), test, removed)
+    assert found == ["tests/conftest.py"]
 
 
 def test_a_teams_stage_loses_only_the_dependencies_the_update_removed(tmp_path, monkeypatch):
