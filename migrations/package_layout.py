@@ -221,6 +221,8 @@ def after() -> None:
         content = subprocess.run(["git", "show", f"HEAD:{name}"], capture_output=True, check=True)
         Path(name).parent.mkdir(parents=True, exist_ok=True)
         Path(name).write_bytes(content.stdout)
+        # copier's --conflict rej: the team's change, rejected against a file that is gone
+        Path(f"{name}.rej").unlink(missing_ok=True)
     removed = gone - set(kept)
 
     rewritten, dangling = [], []
