@@ -272,13 +272,17 @@ def test_adopt_refuses_a_release_without_the_migration(template, old_release, tm
     assert not (project / ".copier-answers.yml").exists()
 
 
-def migration_module():
-    spec = importlib.util.spec_from_file_location(
-        "package_layout", TEMPLATE / "migrations" / "package_layout.py"
-    )
+def migration_module(name: str = "package_layout"):
+    spec = importlib.util.spec_from_file_location(name, TEMPLATE / "migrations" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_adopt_runs_the_copier_the_template_is_tested_with():
+    pinned = migration_module("adopt").COPIER
+    dev = tomllib.loads((TEMPLATE / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+    assert {pinned[2], pinned[4]} == {name for name in dev if name.startswith("copier")}
 
 
 def test_references_to_the_copied_machinery_are_rewritten_and_nothing_else():
