@@ -208,3 +208,11 @@ def test_a_volume_of_another_postgres_major_is_refused_untouched(
     run(as_made_by.format(17), old_stack)
     make_stack_up(old_stack)
     assert on_the_stack(old_stack, INVENTORY) == before
+
+
+def test_stack_destroy_deletes_the_backups_too(old_stack: Path) -> None:
+    label = f"label=com.docker.compose.project={read_env(old_stack)['COMPOSE_PROJECT_NAME']}"
+    volumes = f"docker volume ls -q --filter {label}"
+    assert "_stack-backups" in run(volumes, old_stack).stdout
+    run("make stack-destroy", old_stack)
+    assert run(volumes, old_stack).stdout.strip() == ""

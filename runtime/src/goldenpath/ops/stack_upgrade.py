@@ -7,8 +7,9 @@
 
 A newer MLflow server refuses an older schema ("Detected out-of-date database schema")
 until `mlflow db upgrade` runs. `prepare` runs it, in the new server's image, once a
-backup (the tracking database's dump, the auth store) is in the stack-backups volume;
-a failed upgrade ends with the one command that starts the old stack again from it.
+backup (the tracking database's dump, the auth store, the old server's requirements) is
+in the stack-backups volume (compose/postgres/backup.sh); a failed upgrade ends with the
+one command that starts the old stack again from it.
 Postgres keeps its files in its major version's format: a volume of another major is
 refused before anything starts. Run from the project's root, on .env's settings.
 """
@@ -44,10 +45,10 @@ def in_image(*command: str) -> list[str]:
 
 def server_of(image: str) -> tuple[str, str]:
     """(MLflow's version, the requirements.txt it was built from) in an image of the tracking
-    server; ("unknown", "") when no such image is here to ask."""
-    script = (
-        "import importlib.metadata as m, json, pathlib; print(json.dumps("
-        "[m.version('mlflow'), pathlib.Path('/tmp/requirements.txt').read_text()]))"
+    server; ("unknown", "") when no such image is here to ask, "" for a file it lacks."""
+    script = (  # the path the Dockerfile copies them to
+        "import importlib.metadata as m, json, pathlib; p = pathlib.Path('/tmp/requirements.txt');"
+        " print(json.dumps([m.version('mlflow'), p.read_text() if p.exists() else '']))"
     )
     result = subprocess.run(
         ["docker", "run", "--rm", "--network=none", "--entrypoint", "python", image, "-c", script],
