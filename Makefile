@@ -6,7 +6,7 @@ test:  ## The runtime's unit tests, then every template test: bakes, prompts, pi
 	uv run pytest
 
 lint:
-	uv run ruff check hooks tests bench tools && uv run ruff format --check hooks tests bench tools
+	uv run ruff check hooks tests bench tools migrations && uv run ruff format --check hooks tests bench tools migrations
 	cd runtime && uv run ruff check src tests && uv run ruff format --check src tests
 
 bench-golden-path:  ## Scaffold -> registered champion, and a no-op dvc repro, timed
