@@ -75,9 +75,9 @@ def postgres_major_refusal(found: str, image: str) -> str:
         f" compose/compose.yaml now runs Postgres {image}, which cannot read them.\n"
         "Nothing was started or changed. To keep the data, put back the image it was made"
         f" with:\n  image: postgres:{found}   (services postgres, prediction-store and backup"
-        " in compose/compose.yaml)\nthen make stack-up; moving it to a new major is a dump"
-        " and restore by hand (runtime docs, stack.md). To start afresh instead, losing"
-        " runs and models: make stack-destroy"
+        " in compose/compose.yaml)\nthen make stack-up. Moving it to the new major is a dump"
+        " and restore by hand: the goldenpath template's runtime/docs/stack.md, 'A new"
+        " Postgres major'. To start afresh instead, losing runs and models: make stack-destroy"
     )
 
 
