@@ -1,11 +1,14 @@
 """Turn the rendered files into a working repository: for cookiecutter and copier alike.
 
-    python hooks/scaffold.py copy|update      (in the new project's folder)
+    python hooks/scaffold.py copy|update|merged      (in the new project's folder)
 
 After a copy: the goldenpath runtime's wheel in wheels/ (unless a package index serves
 it), the default DVC remote on a local directory, a `.env` with fresh secrets, and git
-with a first commit (DVC experiments need one). After an update: the new release's wheel
-and, in a project that is set up, its uv.lock; nothing is committed (the update is
+with a first commit (DVC experiments need one). On an update, copier runs the task
+(`update`: the new release's wheel) on the new release's files before it merges the
+team's changes in, and then the migration that runs after every update (`merged`): in a
+project that is set up, uv.lock re-locked on the merged pyproject.toml, and the files
+where both sides changed the same lines named. Nothing is committed (the update is
 reviewed first) and the DVC remote and `.env` stay as they are.
 """
 
@@ -90,14 +93,37 @@ def copied(answers: dict) -> None:
 def updated(answers: dict) -> None:
     if not answers["package_index"]:
         bundle_runtime()
-    if Path("uv.lock").is_file():  # set up: the lock follows the new release's pins
-        subprocess.run([uv(), "lock", "--quiet"], check=True)
+
+
+def merged() -> None:
+    """After the merge: the lock follows the new release's pins and the team's own."""
+    listed = subprocess.run(
+        ["git", "diff", "--name-only", "--diff-filter=U"], capture_output=True, text=True
+    )
+    unmerged = list(dict.fromkeys(listed.stdout.splitlines()))  # once each, in git's order
+    if "pyproject.toml" in unmerged:
+        print("pyproject.toml has conflicts: `make setup` re-locks uv.lock once they are resolved")
+    elif Path("uv.lock").is_file():  # set up
+        locked = subprocess.run([uv(), "lock", "--quiet"], capture_output=True, text=True)
+        if locked.returncode != 0:  # the update is merged all the same: the lock is a fix away
+            print(f"WARNING: uv lock failed, uv.lock is the old release's:\n{locked.stderr}")
+            print("Fix pyproject.toml, then `make setup` re-locks.")
+    if unmerged:
+        print("\nBoth the team and the template changed the same lines of:")
+        print("".join(f"  {path}\n" for path in unmerged), end="")
+        print(
+            "copier kept both sides between `<<<<<<< before updating` (yours), `=======` and"
+            " `>>>>>>> after updating` (the release's): keep what you want, delete the"
+            " markers, `git add` the file; then `make setup test`."
+        )
 
 
 def main() -> None:
     operation = sys.argv[1] if sys.argv[1:] else "copy"
+    if operation == "merged":
+        return merged()
     if operation not in ("copy", "update"):
-        sys.exit(f"ERROR: scaffold.py {operation!r}: say copy or update.")
+        sys.exit(f"ERROR: scaffold.py {operation!r}: say copy, update or merged.")
     answers = yaml.safe_load(ANSWERS_FILE.read_text())
     copied(answers) if operation == "copy" else updated(answers)
 

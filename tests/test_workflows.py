@@ -54,7 +54,8 @@ def workflow(project: Path, name: str = "ci") -> dict:
 
 def workflows(project: Path) -> dict[str, dict]:
     files = sorted((project / ".github" / "workflows").glob("*.y*ml"))
-    assert [f.name for f in files] == ["ci.yml", "monitor.yml", "pr-comment.yml", "retrain.yml"]
+    names = ["ci.yml", "monitor.yml", "pr-comment.yml", "retrain.yml", "update.yml"]
+    assert [f.name for f in files] == names
     return {f.stem: load(f) for f in files}
 
 
@@ -95,7 +96,7 @@ def actionlint() -> list[str]:
 
 def test_actionlint_passes_on_every_variant(actionlint, variant: Path) -> None:
     files = sorted(str(p) for p in (variant / ".github" / "workflows").glob("*.y*ml"))
-    assert len(files) == 4  # ci, monitor, pr-comment, retrain
+    assert len(files) == 5  # ci, monitor, pr-comment, retrain, update
     result = check([*actionlint, *files])
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -210,7 +211,8 @@ def test_every_job_declares_least_privilege_and_a_timeout(project: Path) -> None
                     assert step["with"]["persist-credentials"] is False, name
     assert writers == {"ci.checks": set(), "ci.pipeline": set(), "ci.release": {"packages"},
                        "monitor.monitor": set(), "pr-comment.comment": {"pull-requests"},
-                       "retrain.retrain": {"contents", "pull-requests"}}  # fmt: skip
+                       "retrain.retrain": {"contents", "pull-requests"},
+                       "update.update": set()}  # fmt: skip
     assert workflow(project)["jobs"]["release"]["if"] == "github.event_name == 'push'"
 
 
@@ -275,7 +277,7 @@ def test_jobs_only_set_up_and_call_make_targets(project: Path) -> None:
     assert called <= targets
     assert called == {"ci-uv", "ci-setup", "lint", "test", "repro-ci", "service-check",
                       "metrics-report", "pr-comment", "image", "release-check", "release",
-                      "retrain", "retrain-pr", "monitor"}  # fmt: skip
+                      "retrain", "retrain-pr", "monitor", "update", "update-pr"}  # fmt: skip
 
 
 def test_the_release_ships_the_gated_champion_and_never_retrains_unchecked(project: Path) -> None:
@@ -297,6 +299,25 @@ def test_the_retrain_runs_on_a_schedule_and_proposes_a_pull_request(project: Pat
     commands = [step["run"] for step in job["steps"] if "run" in step]
     assert commands == ["make ci-uv ci-setup release-check", "make retrain", "make retrain-pr"]
     assert job["env"]["MLFLOW_TRACKING_URI"] == "${{ secrets.MLFLOW_TRACKING_URI }}"
+
+
+def test_template_updates_run_on_a_schedule_and_propose_a_pull_request(project: Path) -> None:
+    """The pull request is pushed with a token of the team's: one the workflow's own token
+    cannot be, for GitHub to run its CI and accept changes to .github/workflows/."""
+    update = workflows(project)["update"]
+    assert set(triggers(update)) == {"schedule", "workflow_dispatch"}
+    assert triggers(update)["schedule"][0]["cron"]
+    job = update["jobs"]["update"]
+    assert job["permissions"] == {"contents": "read"}
+    runs = [step for step in job["steps"] if "run" in step]
+    assert [step["run"] for step in runs] == [
+        "make ci-uv ci-setup",
+        "make update",
+        "make update-pr",
+    ]
+    for step in runs[1:]:
+        assert step["env"] == {"GH_TOKEN": "${{ secrets.TEMPLATE_UPDATE_TOKEN }}"}
+    assert "github.token" not in (project / ".github" / "workflows" / "update.yml").read_text()
 
 
 def test_monitoring_runs_on_a_schedule_against_the_team_store(project: Path) -> None:
@@ -484,19 +505,26 @@ else:
 """
 
 
+def github_fake(project: Path, folder: Path) -> dict[str, str]:
+    """`project`'s origin a bare repository in `folder`, and the environment in which `gh`
+    is FAKE_GH_PR, which keeps the pull requests in folder/bin/pulls.json."""
+    origin = folder / "origin.git"
+    run(f"git init -q --bare {origin} && git remote add origin {origin}", project)
+    (folder / "bin").mkdir()
+    gh = folder / "bin" / "gh"
+    gh.write_text(f"#!{sys.executable}\n{FAKE_GH_PR}")
+    gh.chmod(0o755)
+    return {"PATH": f"{folder / 'bin'}:{os.environ['PATH']}"}
+
+
 @pytest.mark.slow
 def test_the_retrain_opens_one_pull_request_then_updates_it(tmp_path: Path) -> None:
     project = bake(tmp_path / "project")
     # As the retrain workflow has it (its own: it commits and pushes): the committed
     # uv.lock, installed by `make ci-setup`, without `make setup`'s git hooks.
     run("uv lock --quiet && git add uv.lock && git commit -qm 'Lock' && make ci-setup", project)
+    env = github_fake(project, tmp_path)
     origin = tmp_path / "origin.git"
-    run(f"git init -q --bare {origin} && git remote add origin {origin}", project)
-    (tmp_path / "bin").mkdir()
-    gh = tmp_path / "bin" / "gh"
-    gh.write_text(f"#!{sys.executable}\n{FAKE_GH_PR}")
-    gh.chmod(0o755)
-    env = {"PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
     report = project / "build" / "retrain-report.md"
     report.parent.mkdir()
     report.write_text("<!-- retrain-report -->\nno change\n")
