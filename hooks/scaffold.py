@@ -7,9 +7,10 @@ it), the default DVC remote on a local directory, a `.env` with fresh secrets, a
 with a first commit (DVC experiments need one). On an update, copier runs the task
 (`update`: the new release's wheel) on the new release's files before it merges the
 team's changes in, and then the migration that runs after every update (`merged`): in a
-project that is set up, uv.lock re-locked on the merged pyproject.toml, and the files
-where both sides changed the same lines named. Nothing is committed (the update is
-reviewed first) and the DVC remote and `.env` stay as they are.
+project that is set up, uv.lock re-locked on the merged pyproject.toml, the settings new
+in .env.example added to `.env`, and the files where both sides changed the same lines
+named. Nothing is committed (the update is reviewed first); the DVC remote and what
+`.env` holds stay as they are.
 """
 
 import os
@@ -108,6 +109,9 @@ def merged() -> None:
         if locked.returncode != 0:  # the update is merged all the same: the lock is a fix away
             print(f"WARNING: uv lock failed, uv.lock is the old release's:\n{locked.stderr}")
             print("Fix pyproject.toml, then `make setup` re-locks.")
+    if Path("scripts/new_env.py").is_file() and "scripts/new_env.py" not in unmerged:
+        # The settings a new release's stack reads: .env is this copy's, copier never sees it.
+        subprocess.run([sys.executable, "scripts/new_env.py", "--missing"], check=True)
     if unmerged:
         print("\nBoth the team and the template changed the same lines of:")
         print("".join(f"  {path}\n" for path in unmerged), end="")

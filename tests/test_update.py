@@ -242,8 +242,17 @@ def test_make_update_names_conflicts_and_update_pr_proposes_one_pull_request(
             f"rows: {20000 + number}",
             f"rows: {20001 + number}",
         )
+        if number == 0:  # and a setting of the stack's, which .env gains with this copy's id
+            example = slug / ".env.example"
+            example.write_text(example.read_text() + "EXTRA_SECRET_KEY=\nEXTRA=x-{instance}\n")
+            env_before = (project / ".env").read_text()
         release(template, version)
         done = run("make update", project).stdout
+        if number == 0:
+            env = read_env(project)
+            assert (project / ".env").read_text().startswith(env_before)
+            assert len(env["EXTRA_SECRET_KEY"]) > 30
+            assert env["COMPOSE_PROJECT_NAME"] == f"eta-predictor-{env['EXTRA'][2:]}"
         assert f"# Template update: {NEW} → {version}" in done
         assert "## Conflicts: 1 to resolve" in done and "- `conf/data/default.yaml`" in done
         assert "delete the marker lines" in done

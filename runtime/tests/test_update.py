@@ -48,6 +48,15 @@ def test_answers_without_a_release_are_refused(repository: Path) -> None:
         update.check_ready()
 
 
+def test_a_template_source_missing_here_asks_for_its_url(repository: Path) -> None:
+    (repository / ".copier-answers.yml").write_text("_commit: 1.1.0\n_src_path: /gone/goldenpath\n")
+    with pytest.raises(SystemExit, match=r"/gone/goldenpath, is not on this machine.*git URL"):
+        update.check_ready()
+    (repository / ".copier-answers.yml").write_text(f"_commit: 1.1.0\n_src_path: {repository}\n")
+    git("commit", "-qam", "A local template")
+    assert update.check_ready()["_src_path"] == str(repository)
+
+
 def test_uncommitted_work_is_refused_by_name(repository: Path) -> None:
     (repository / "notes.txt").write_text("draft\n")
     with pytest.raises(SystemExit, match=r"uncommitted changes \(notes\.txt\): commit or stash"):

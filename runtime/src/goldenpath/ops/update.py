@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 
@@ -28,6 +29,7 @@ from goldenpath.ops.pull_request import github_login, run
 
 ANSWERS = Path(".copier-answers.yml")
 MARKER = "<!-- template-update -->"  # the report's first line, as retrain-report's
+REMOTE = re.compile(r"^(gh:|gl:|git\+|https?://|git@|ssh://|file://)")  # what copier clones
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")  # a tag or a commit, never an option
 CONFLICT_LINES = ("<<<<<<< before updating", ">>>>>>> after updating")  # copier's markers
 RESOLVE = (
@@ -37,7 +39,7 @@ RESOLVE = (
 )
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     raise SystemExit(f"ERROR: {message}")
 
 
@@ -45,12 +47,19 @@ def recorded() -> dict:
     if not ANSWERS.is_file():
         fail(
             f"no {ANSWERS} here: this project does not record the template release it was"
-            " made from (a bake older than template 1.0.0). Adopt it first, in the project's"
+            " made from (cookiecutter's bakes of 0.9.0 and older). Adopt it first, in the project's"
             " root: python3 <template>/migrations/adopt.py (MIGRATING.md in the template)."
         )
     answers = yaml.safe_load(ANSWERS.read_text()) or {}
     if not answers.get("_commit") or not answers.get("_src_path"):
         fail(f"{ANSWERS} names no release (_commit) or template (_src_path): restore it from git")
+    source = str(answers["_src_path"])
+    if not REMOTE.match(source) and not Path(source).expanduser().exists():
+        fail(
+            f"the template's source in {ANSWERS}, {source}, is not on this machine (a bake"
+            " from a local clone): set `_src_path:` there to the template's git URL (e.g."
+            " gh:your-org/goldenpath), commit it, then `make update` again"
+        )
     return answers
 
 
