@@ -68,7 +68,8 @@ def test_a_layout_change_needs_a_migration(clone: Path) -> None:
 
 
 def test_the_changelog_says_what_projects_do(clone: Path) -> None:
-    edit(clone / "runtime" / "CHANGELOG.md", "**Projects:** a migration", "Projects: a migration")
+    changelog = clone / "runtime" / "CHANGELOG.md"
+    edit(changelog, "\n**Projects:** a manual step, once,", "\nProjects: a manual step, once,")
     result = release("check", clone)
     assert "needs a line `**Projects:** <what to do>`" in result.stderr, result.stderr
 
