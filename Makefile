@@ -1,5 +1,5 @@
 # The template's own tasks. `make test` is what CI runs.
-.PHONY: test lint release-check release-tag bench-golden-path bench-stack bench-serving bench-segments bench-engines
+.PHONY: test lint release-check release-tag release-tags bench-golden-path bench-stack bench-serving bench-segments bench-engines
 
 test:  ## The runtime's unit tests, then every template test: bakes, prompts, pipelines, stacks
 	cd runtime && uv run pytest
@@ -30,3 +30,6 @@ release-check:  ## The working tree is releasable: one version, its CHANGELOG en
 
 release-tag:  ## Release the version in both pyproject.toml files: date its entry, commit, tag
 	uv run python tools/release.py tag
+
+release-tags:  ## Tag the releases a clone without tags lacks (found by their commits)
+	uv run python tools/release.py tags

@@ -118,8 +118,9 @@ def merged() -> None:
         print(
             "copier kept both sides between `<<<<<<< before updating` (yours), `=======` and"
             " `>>>>>>> after updating` (the release's): keep what you want, delete the"
-            " markers, `git add` the file; then `make setup test`."
+            " markers, `git add` the file."
         )
+    print("Next: `make setup test repro`, review `git diff HEAD`, then commit it all.")
 
 
 def main() -> None:

@@ -11,12 +11,15 @@ import socket
 import subprocess
 import sys
 import threading
+import tomllib
 from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+# The one version of the template and its runtime (tools/release.py holds them equal).
+RELEASE = tomllib.loads((TEMPLATE / "runtime" / "pyproject.toml").read_text())["project"]["version"]
 DEFAULT_SLUG = "eta-predictor"
 
 
@@ -70,6 +73,16 @@ def copier_cli(destination: Path, *options: str, **answers: str) -> subprocess.C
         capture_output=True,
         text=True,
     )
+
+
+def clone_with_releases(destination: Path) -> Path:
+    """A clone of the template with a tag for every release: a fresh clone (CI's) may have
+    none, and copier finds a release by its tag only."""
+    run(f"git clone -q {TEMPLATE} {destination}", destination.parent)
+    tool = destination / "tools" / "release.py"
+    shutil.copy(TEMPLATE / "tools" / "release.py", tool)  # this working tree's
+    run(f"{sys.executable} {tool} tags && git checkout -q -- {tool}", destination)
+    return destination
 
 
 DVC = "uv run --frozen dvc"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import DEFAULT_SLUG, TEMPLATE, bake
+from .conftest import DEFAULT_SLUG, RELEASE, bake
 
 VARIANTS = {
     "defaults": {},
@@ -26,9 +26,6 @@ VARIANTS = {
     },
     "package-index": {"package_index": "https://packages.example.com/simple"},
 }
-RUNTIME_VERSION = tomllib.loads((TEMPLATE / "runtime" / "pyproject.toml").read_text())["project"][
-    "version"
-]
 # Jinja left in a file: `{{`, `{%` or `{#`. GitHub's `${{ }}` expressions are not Jinja, nor
 # are Prometheus's alert templates, whose `{{ $value }}` and `{{ $labels.x }}` start with `$`.
 UNRENDERED = re.compile(r"(?<!\$)\{\{(?!\s*\$)|\{%|\{#")
@@ -95,7 +92,7 @@ def test_answers_reach_the_files(baked) -> None:
     else:
         assert where.startswith("wheels"), where
         wheels = [path.name for path in (project / "wheels").iterdir()]
-        assert wheels == [f"goldenpath-{RUNTIME_VERSION}-py3-none-any.whl"]
+        assert wheels == [f"goldenpath-{RELEASE}-py3-none-any.whl"]
     usecase = (project / "src" / package / "usecase.py").read_text()
     assert f'name="{answers.get("model_name", DEFAULT_SLUG)}"' in usecase
     first_line = (project / "LICENSE").read_text().splitlines()[0]

@@ -3,6 +3,7 @@
 import json
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,21 @@ VARIANTS = {
         "github_owner": "Acme-Mobility",
     },
 }
+
+
+def test_the_documented_copier_is_the_pinned_one() -> None:
+    """Every copier command the docs give runs the copier the template is tested with."""
+    dev = tomllib.loads((TEMPLATE / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+    pins = {pin.split("==")[0]: pin for pin in dev if pin.startswith("copier")}
+    assert set(pins) == {"copier", "copier-template-extensions"}, dev
+    documents = ["README.md", "MIGRATING.md", "runtime/CHANGELOG.md", "runtime/docs/ci.md"]
+    for name in documents:
+        text = re.sub(r"\s*\\\n\s*|\n", " ", (TEMPLATE / name).read_text())  # one line each
+        commands = re.findall(r"uvx [^`]*?copier (?:copy|update)", text)
+        assert commands, f"{name} gives no copier command"
+        for command in commands:
+            assert f"--from {pins['copier']} " in command, (name, command)
+            assert f"--with {pins['copier-template-extensions']} " in command, (name, command)
 
 
 def test_copier_asks_cookiecutters_questions_with_its_checks() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import TEMPLATE, run
+from .conftest import TEMPLATE, clone_with_releases, run
 
 PRE_COPIER = "626a345"  # the last release before copier, the machinery copied in
 RELEASES = ("0.9.0", "1.0.0")  # tags copier updates between (0.9.0: 626a345, renderable)
@@ -43,15 +43,12 @@ def test_priority_orders_are_a_feature():
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clone of the template's HEAD whose releases are tagged (a fresh clone may lack
-    the tags: each release is the commit whose subject starts with its version)."""
-    clone = tmp_path_factory.mktemp("template") / "goldenpath"
-    run(f"git clone -q {TEMPLATE} {clone}", clone.parent)
-    for release in RELEASES:
-        if run(f"git rev-parse -q --verify refs/tags/{release}", clone, check=False).returncode:
-            found = run(f"git log -1 --format=%H --grep='^{re.escape(release)}: '", clone)
-            assert found.stdout.strip(), f"no commit of release {release} in the history"
-            run(f"git tag {release} {found.stdout.strip()}", clone)
+    """A clone of the template's HEAD whose releases are tagged."""
+    clone = clone_with_releases(tmp_path_factory.mktemp("template") / "goldenpath")
+    missing = [
+        release for release in RELEASES if release not in run("git tag", clone).stdout.split()
+    ]
+    assert not missing, f"no commit of release {missing} in the history"
     return clone
 
 

@@ -7,12 +7,11 @@ tests that change it put it back with `restore`.
 import json
 import re
 import shutil
-import tomllib
 from pathlib import Path
 
 import pytest
 
-from .conftest import DVC, TEMPLATE, ask_registry, restore, run
+from .conftest import DVC, RELEASE, TEMPLATE, ask_registry, restore, run
 
 pytestmark = pytest.mark.slow
 VERSIONS = "len(client.search_model_versions(\"name='eta-predictor'\"))"
@@ -119,9 +118,8 @@ def test_a_runtime_release_that_changes_a_job_reruns_its_stage(trained: Path, tm
     """What computes a stage is the runtime's: a release that changes the split (its revision
     bumped) re-runs the split, and, its output the same, nothing after it. (A release that
     changes nothing a stage computes re-runs nothing: test_runtime_upgrade.py.)"""
-    runtime = tomllib.loads((TEMPLATE / "runtime" / "pyproject.toml").read_text())["project"]
     try:
-        runtime_release(trained, tmp_path / "runtime", f"{runtime['version']}.post1", split=2)
+        runtime_release(trained, tmp_path / "runtime", f"{RELEASE}.post1", split=2)
         assert "uv.lock" in run(f"{DVC} status", trained).stdout
         assert stages_run(run(f"{DVC} repro", trained).stdout) == ["compose", "split"]
         assert "goldenpath split/2;" in (trained / "runtime.yaml").read_text()

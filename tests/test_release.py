@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TEMPLATE, run
+from .conftest import TEMPLATE, clone_with_releases, run
 
 RELEASED_FILES = (
     "tools/release.py",
@@ -32,8 +32,7 @@ def release(command: str, root: Path = TEMPLATE) -> subprocess.CompletedProcess:
 @pytest.fixture
 def clone(tmp_path: Path) -> Path:
     """The template with its release tags, and this working tree's release files committed."""
-    copy = tmp_path / "template"
-    run(f"git clone --quiet {TEMPLATE} {copy}", tmp_path)
+    copy = clone_with_releases(tmp_path / "template")
     for name in RELEASED_FILES:
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(TEMPLATE / name, copy / name)
@@ -54,6 +53,18 @@ def test_this_tree_is_releasable() -> None:
     result = release("check")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(": releasable")
+
+
+def test_a_clone_without_tags_knows_the_releases(tmp_path: Path) -> None:
+    """CI's checkout has no tags: each release is found by its commit, and tagged again."""
+    run(f"git clone -q --no-tags {TEMPLATE} {tmp_path / 'bare'}", tmp_path)
+    shutil.copy(TEMPLATE / "tools" / "release.py", tmp_path / "bare" / "tools" / "release.py")
+    restored = release("tags", tmp_path / "bare")
+    assert restored.returncode == 0, restored.stderr
+    for version in ("0.9.0", "1.0.0"):
+        subject = run(f"git log -1 --format=%s {version}", tmp_path / "bare").stdout
+        assert subject.startswith((f"{version}: ", f"Release {version}")), subject
+    assert release("tags", tmp_path / "bare").stdout == ""  # nothing left to tag
 
 
 def test_a_layout_change_needs_a_migration(clone: Path) -> None:
@@ -86,6 +97,7 @@ def test_tagging_dates_the_entry_and_tags_once(clone: Path) -> None:
     tagged = release("tag", clone)
     assert tagged.returncode == 0, tagged.stderr
     assert run("git tag --points-at HEAD", clone).stdout.split() == [version]
+    assert run("git log -1 --format=%s", clone).stdout.strip() == f"Release {version}"
     assert re.search(
         rf"^## {re.escape(version)} \(\d{{4}}-\d\d-\d\d\)$",
         (clone / "CHANGELOG.md").read_text(),
@@ -93,4 +105,4 @@ def test_tagging_dates_the_entry_and_tags_once(clone: Path) -> None:
     )
     assert run("git status --porcelain", clone).stdout == ""
     again = release("tag", clone)
-    assert again.returncode != 0 and f"{version} is tagged already" in again.stderr
+    assert again.returncode != 0 and f"{version} is released already" in again.stderr

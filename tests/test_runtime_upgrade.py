@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TEMPLATE, bake, run
+from .conftest import RELEASE, TEMPLATE, bake, run
 
 pytestmark = pytest.mark.slow
 STAGES = ("compose", "ingest", "validate", "split", "train", "evaluate", "register")
 MODEL_STAGES = {"compose", "train", "evaluate", "register"}
-RUNTIME = tomllib.loads((TEMPLATE / "runtime" / "pyproject.toml").read_text())["project"]["version"]
+RUNTIME = RELEASE
 MAJOR, MINOR, PATCH = map(int, RUNTIME.split("."))
 NEXT_PATCH = f"{MAJOR}.{MINOR}.{PATCH + 1}"  # the releases this test makes of the runtime
 NEXT_MINOR = f"{MAJOR}.{MINOR + 1}.0"

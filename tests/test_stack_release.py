@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import free_port, read_env, run, set_env
+from .conftest import RELEASE, free_port, read_env, run, set_env
 from .test_stack import mlflow_api, project_label
 
 pytestmark = pytest.mark.slow
@@ -117,7 +117,7 @@ def test_release_ships_the_gated_champion_and_every_fix_only(stack: Path, web_fo
         parts = {"champion", "runtime", "dependencies", "dockerfile", "code", "trust"}
         assert set(fingerprint) == parts
         assert fingerprint["champion"].startswith("stack-check/1@")
-        assert fingerprint["runtime"].startswith("1.0.0@sha256:")
+        assert fingerprint["runtime"].startswith(f"{RELEASE}@sha256:")
 
         # Their data from now on, behind a URL: a small table, where a new model loses.
         write_table(stack, folder, rows=600, seed=7, shift=0)

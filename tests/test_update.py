@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from .conftest import DVC, TEMPLATE, read_env, run
+from .conftest import DVC, TEMPLATE, clone_with_releases, read_env, run
 from .test_second_day import NEW_FEATURE, smoke
 from .test_workflows import github_fake
 
@@ -72,8 +72,8 @@ def copier(operation: str, *args: str, cwd: Path) -> subprocess.CompletedProcess
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
     """The template's clone: its tags, and the working tree as release NEW."""
-    clone = tmp_path_factory.mktemp("template") / "goldenpath"
-    run(f"git clone -q {TEMPLATE} {clone} && git -C {clone} rm -rqf .", TEMPLATE)
+    clone = clone_with_releases(tmp_path_factory.mktemp("template") / "goldenpath")
+    run("git rm -rqf .", clone)
     listed = run("git ls-files -z -co --exclude-standard", TEMPLATE).stdout.split("\0")
     for name in filter(None, listed):
         if (TEMPLATE / name).is_file():  # not deleted in the working tree
@@ -205,6 +205,11 @@ def resolved(updated) -> Path:
     markers = ("<<<<<<< before updating", "=======", ">>>>>>> after updating")
     kept = [line for line in readme.read_text().splitlines() if line not in markers]
     readme.write_text("\n".join(kept) + "\n")
+    # As the report says: `git add` the file, `make setup`, then commit it all at once.
+    head = run("git add README.md && git rev-parse HEAD", project).stdout
+    set_up = run("make setup", project).stdout
+    assert "uv.lock staged: commit it with your other changes" in set_up, set_up
+    assert run("git rev-parse HEAD", project).stdout == head  # no commit of uv.lock alone
     # With the hooks of the new release: no marker is left, the files are formatted.
     run(f"git add -A && git commit -qm 'Update to template release {NEW}'", project)
     return project

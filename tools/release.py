@@ -2,6 +2,7 @@
 
     python tools/release.py check     the working tree is releasable (a test runs it)
     python tools/release.py tag       check, date the CHANGELOG entry, commit, tag
+    python tools/release.py tags      tag the releases a clone without tags lacks
 
 Main carries the next version in both pyproject.toml files and a `## X.Y.Z (unreleased)`
 entry in CHANGELOG.md. Each entry says what a project must do on `make update`, in a
@@ -9,6 +10,9 @@ line `**Projects:**` that starts with one of KINDS. A release that changes a pro
 layout (`[tool.goldenpath] layout` in the bake's pyproject.toml) needs a copier
 migration (`_migrations` in copier.yml) with a version in the range it covers, so a
 project of every earlier release reaches this one by itself.
+
+A release is its tag and, so that a clone without tags (a CI checkout) still knows it,
+its commit: the subject `Release X.Y.Z` (or `X.Y.Z: ...`) that `tag` writes.
 """
 
 import datetime
@@ -49,15 +53,26 @@ def version() -> str:
     return template
 
 
-def releases() -> list[Version]:
-    """The tagged releases, oldest first (tags that are not versions are not releases)."""
-    tags = []
-    for tag in git("tag", "--list").split():
+RELEASE_SUBJECT = re.compile(r"^(?:Release )?(\d+\.\d+\.\d+)(?::.*)?$")
+
+
+def releases() -> dict[Version, str]:
+    """The releases and their commits, oldest first: the tags that are versions, and the
+    release commits in the history (a tag wins where both name one)."""
+    found: dict[Version, str] = {}
+    for line in git("log", "--format=%H %s", "-E", "--grep=^(Release )?[0-9]+\\.").splitlines():
+        commit, _, subject = line.partition(" ")
+        if match := RELEASE_SUBJECT.match(subject):
+            found.setdefault(Version(match[1]), commit)  # the newest commit of a version
+    for line in git(
+        "tag", "--list", "--format=%(refname:short) %(objectname) %(*objectname)"
+    ).splitlines():
+        name, *objects = line.split()  # an annotated tag's commit comes last
         try:
-            tags.append(Version(tag))
+            found[Version(name)] = objects[-1]
         except InvalidVersion:
             continue
-    return sorted(tags)
+    return dict(sorted(found.items()))
 
 
 def layout(text: str) -> int:
@@ -67,7 +82,10 @@ def layout(text: str) -> int:
 
 
 def layouts(current: Version) -> dict[Version, int]:
-    known = {tag: layout(git("show", f"{tag}:{PROJECT_PYPROJECT}")) for tag in releases()}
+    known = {
+        release: layout(git("show", f"{commit}:{PROJECT_PYPROJECT}"))
+        for release, commit in releases().items()
+    }
     known[current] = layout((ROOT / PROJECT_PYPROJECT).read_text())
     return dict(sorted(known.items()))
 
@@ -114,7 +132,7 @@ def check() -> str:
     release = version()
     current = Version(release)
     _, projects = entry(release)
-    tagged = releases()
+    tagged = list(releases())
     if tagged and current < tagged[-1]:
         sys.exit(f"ERROR: version {release} is older than the release {tagged[-1]}: raise it.")
     if problems := uncovered_layout_changes(current):
@@ -131,24 +149,37 @@ def check() -> str:
 
 def tag() -> None:
     release = check()
-    if release in git("tag", "--list").split():
-        sys.exit(f"ERROR: {release} is tagged already: raise the version for the next one.")
+    if Version(release) in releases():
+        sys.exit(f"ERROR: {release} is released already: raise the version for the next one.")
     if git("status", "--porcelain"):
         sys.exit("ERROR: the working tree has changes: commit them, then release.")
     status, _ = entry(release)
     today = datetime.datetime.now(datetime.UTC).date().isoformat()
-    if status != f"({today})":
-        text = CHANGELOG.read_text()
-        heading = f"## {release} {status}".rstrip()
-        CHANGELOG.write_text(text.replace(f"{heading}\n", f"## {release} ({today})\n", 1))
-        changelog = CHANGELOG.resolve().relative_to(ROOT).as_posix()
-        git("commit", "-q", "-m", f"Release {release}", "--", changelog)
+    text = CHANGELOG.read_text()
+    heading = f"## {release} {status}".rstrip()
+    CHANGELOG.write_text(text.replace(f"{heading}\n", f"## {release} ({today})\n", 1))
+    changelog = CHANGELOG.resolve().relative_to(ROOT).as_posix()
+    # Always a commit of its own: its subject keeps the release known without the tag.
+    git("commit", "-q", "--allow-empty", "-m", f"Release {release}", "--", changelog)
     git("tag", "-a", release, "-m", f"Release {release}")
     print(f"Tagged {release}: push it (git push origin {release}); projects take it: make update")
 
 
+def restore_tags() -> None:
+    """Tag each release commit whose tag this clone lacks (copier resolves tags only)."""
+    tags = set(git("tag", "--list").split())
+    for release, commit in releases().items():
+        if str(release) not in tags:
+            git("tag", str(release), commit)
+            print(f"Tagged {release} at {commit[:7]}")
+
+
 def main() -> None:
-    commands = {"check": lambda: print(f"{check()}: releasable"), "tag": tag}
+    commands = {
+        "check": lambda: print(f"{check()}: releasable"),
+        "tag": tag,
+        "tags": restore_tags,
+    }
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]]()

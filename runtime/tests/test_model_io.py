@@ -74,7 +74,7 @@ def test_a_model_carries_its_tags_and_its_serving_requirements(saved) -> None:
     assert not any(line.startswith(("dvc", "hydra", "pandera", "dask")) for line in requirements)
 
 
-def test_a_model_of_another_contract_is_named_with_each_difference(saved) -> None:
+def test_a_model_of_another_contract_is_named_with_each_difference(saved, monkeypatch) -> None:
     model_io.check_fits(str(saved), CONTRACT, "the champion")  # its own contract: fine
     first, *rest = CONTRACT.features
     as_text = Feature(first.name, first.description, str, categories=("near", "far"))
@@ -92,6 +92,14 @@ def test_a_model_of_another_contract_is_named_with_each_difference(saved) -> Non
     assert f"it expects {rest[-1].name!r}, not in the contract" in message
     assert f"it reads {first.name!r} as double, the contract says string" in message
     assert "dvc checkout" in message and "make repro" in message
+    # A registry's model: trained again where it is registered.
+    recorded = model_io._mlmodel(str(saved))
+    monkeypatch.setattr(model_io, "_mlmodel", lambda uri: recorded)
+    with pytest.raises(model_io.IncompatibleModel) as problem:
+        model_io.check_fits("models:/eta/1", other, "eta version 1")
+    assert "`make repro-on-stack`" in str(problem.value) and "dvc checkout" not in str(
+        problem.value
+    )
 
 
 def test_serving_runs_a_model_on_one_thread(orders) -> None:

@@ -266,12 +266,22 @@ def check_fits(uri: str, contract: Contract, what: str) -> None:
         for name, kind in wants.items()
         if name in takes and takes[name] != kind
     ]
-    if problems:
-        raise IncompatibleModel(
-            f"{what} does not fit this project's feature contract: {'; '.join(problems)}. "
-            "It was trained with another contract (on another branch?). Serve this commit's "
-            "model (`uv run dvc checkout`, then `make serve`) or train one (`make repro`)."
+    if not problems:
+        return
+    if uri.startswith("models:/"):  # a registry's: the stack's, or a team server's
+        remedy = (
+            "Register one trained with this contract (`make repro-on-stack` on the local"
+            " stack; `make repro` with MLFLOW_TRACKING_URI set for a team server)."
         )
+    else:
+        remedy = (
+            "Serve this commit's model (`uv run dvc checkout`, then `make serve`) or train"
+            " one (`make repro`)."
+        )
+    raise IncompatibleModel(
+        f"{what} does not fit this project's feature contract: {'; '.join(problems)}. "
+        f"It was trained with another contract (on another branch?). {remedy}"
+    )
 
 
 def single_threaded(model: Any) -> Any:
