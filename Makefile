@@ -1,5 +1,5 @@
 # The template's own tasks. `make test` is what CI runs.
-.PHONY: test lint release-check release-tag release-tags bench-golden-path bench-stack bench-serving bench-segments bench-engines
+.PHONY: test lint release-check release-tag release-tags bench-golden-path bench-stack bench-serving bench-segments bench-engines bench-score
 
 test:  ## The runtime's unit tests, then every template test: bakes, prompts, pipelines, stacks
 	cd runtime && uv run pytest
@@ -20,6 +20,9 @@ bench-serving:  ## Serving side by side with mlflow models serve (needs wrk; Doc
 
 bench-segments:  ## One model per city, 5/50/200 cities: sequential, local Dask, a two-worker cluster
 	uv run python bench/segments.py
+
+bench-score:  ## make score on 1 and 10 million rows: rows/s against the model's predict, peak memory
+	uv run python bench/score.py
 
 bench-engines:  ## Dask against Ray: start-up, memory, a scikit-learn fan-out (installs both on the fly)
 	uv run --no-project --with 'dask[distributed]' --with ray --with scikit-learn --with psutil \

@@ -64,6 +64,36 @@ def test_quickstart_pieces_end_with_a_summary_and_a_prediction(trained: Path) ->
     assert re.search(r"Holdout MAE: \d+\.\d\d", summary)
 
 
+SCORE_INPUT = """\
+import sys
+import pandas as pd
+rows = pd.read_parquet("data/split/holdout.parquet").head(500)  # its target: ignored
+bad = rows.head(2).assign(distance_km=[99.0, None]).astype({"distance_km": object})
+pd.concat([rows, bad]).to_csv(sys.argv[1], index=False)
+"""
+
+
+def test_make_score_scores_a_table_and_sets_its_bad_rows_aside(trained: Path, tmp_path) -> None:
+    orders, scores = tmp_path / "orders.csv", tmp_path / "scores.parquet"
+    run(f"uv run --frozen python - {orders} <<'EOF'\n{SCORE_INPUT}EOF", trained)
+    done = run(f"make score INPUT={orders} OUTPUT={scores}", trained).stdout
+    assert "Scored 500 of 502 rows" in done and "eta-predictor version 1" in done, done
+    assert f"Rejected 2 rows, each with its reasons: {tmp_path / 'scores.rejects.parquet'}" in done
+    check = (
+        "import pandas as pd, sys; s = pd.read_parquet(sys.argv[1]); "
+        "r = pd.read_parquet(sys.argv[1].replace('.parquet', '.rejects.parquet')); "
+        "print(len(s), s.model_version.unique().tolist(), s.prediction.between(1, 240).all(), "
+        "r.reject_reason.tolist())"
+    )
+    shown = run(f'uv run --frozen python -c "{check}" {scores}', trained).stdout.strip()
+    assert shown == (
+        "500 ['1'] True ['distance_km 99 is outside [0.1, 30]', 'distance_km is missing']"
+    ), shown
+    usage = run("make score", trained, check=False)
+    assert usage.returncode != 0 and "usage: make score INPUT=" in usage.stderr
+    assert run("git status --porcelain", trained).stdout == ""
+
+
 def test_make_ui_opens_the_project_store_and_leaves_no_stray_database(trained: Path) -> None:
     uri = run("uv run --frozen python -m goldenpath.core.tracking", trained).stdout.strip()
     assert uri == f"sqlite:///{trained / '.mlflow' / 'mlflow.db'}"

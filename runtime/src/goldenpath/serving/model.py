@@ -26,7 +26,7 @@ class ModelUnavailable(Problem):
 
 @dataclass(frozen=True)
 class ServedModel:
-    predictor: Any  # a fitted scikit-learn pipeline, predicting on one thread
+    predictor: Any  # a fitted scikit-learn pipeline (on one thread, as a service runs it)
     uri: str
     record: ChampionRecord
 
@@ -52,15 +52,18 @@ def default_model_uri() -> str:
     return os.environ.get("MODEL_URI") or CHAMPION_DIR
 
 
-def load_served_model(uri: str, contract: Contract) -> ServedModel:
-    """The model at `uri`, checked against `contract`; ModelUnavailable says what to do if not."""
+def load_served_model(uri: str, contract: Contract, one_thread: bool = True) -> ServedModel:
+    """The model at `uri`, checked against `contract`; ModelUnavailable says what to do if not.
+
+    `one_thread`: as a service's worker runs it (batch scoring takes every core instead)."""
     record = _registered(uri) if uri.startswith("models:/") else _local(uri)
     what = f"{record.model_name} version {record.model_version} ({uri})"
     model_io.check_fits(uri, contract, what)
-    return ServedModel(model_io.single_threaded(model_io.load_model(uri)), uri, record)
+    model = model_io.load_model(uri)
+    return ServedModel(model_io.single_threaded(model) if one_thread else model, uri, record)
 
 
-def load_served_set(uri: str, contract: Contract) -> ServedSet:
+def load_served_set(uri: str, contract: Contract, one_thread: bool = True) -> ServedSet:
     """The model at `uri` and, for a champion directory, the segments' models that serve."""
     own = {}
     folder = Path(uri) / segments.FOLDER
@@ -68,8 +71,8 @@ def load_served_set(uri: str, contract: Contract) -> ServedSet:
         for child in sorted(folder.iterdir()):
             record = ChampionRecord.read(child)
             if record is not None and record.serves and record.segment is not None:
-                own[record.segment] = load_served_model(str(child), contract)
-    return ServedSet(load_served_model(uri, contract), own)
+                own[record.segment] = load_served_model(str(child), contract, one_thread)
+    return ServedSet(load_served_model(uri, contract, one_thread), own)
 
 
 def _registered(uri: str) -> ChampionRecord:

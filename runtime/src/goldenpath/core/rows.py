@@ -1,0 +1,110 @@
+"""Row by row against the contract: which rows of a batch can be predicted, and why not the rest.
+
+`Contract.validate` refuses a training table for one bad row; batch scoring cannot:
+each row that breaks the contract is set aside with its reasons, the others are taken
+as the service's request model would take them (a number a number, an int whole, in
+range, a category one of the contract's) and typed as `Contract.frame` types them, so
+that a row scores exactly as the service would predict it.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .contract import Contract, Feature
+
+REASON = "reject_reason"  # the rejected rows' column that says why
+MAX_KEY = 2**63 - 1  # what the service's key takes (a Postgres bigint)
+
+
+@dataclass(frozen=True)
+class CheckedRows:
+    scorable: pd.DataFrame  # the key and the features of the rows that pass, typed
+    rejected: pd.DataFrame  # the rows that do not, as read, and their REASON
+
+
+def check_rows(contract: Contract, batch: pd.DataFrame) -> CheckedRows:
+    """`batch` (the key and every feature, as read) split into scorable and rejected rows."""
+    typed: dict[str, Any] = {}
+    reasons = pd.Series("", index=batch.index, dtype=object)
+
+    def refuse(mask: pd.Series, column: str, why: Callable[[Any], str]) -> None:
+        if mask.any():
+            where = mask[mask].index
+            texts = pd.Series([why(value) for value in batch.loc[where, column]], index=where)
+            joined = reasons[where].where(reasons[where] == "", reasons[where] + "; ")
+            reasons[where] = joined + texts
+
+    key, missing = _numbers(batch[contract.key])
+    refuse(missing, contract.key, lambda _: f"{contract.key} is missing")
+    broken = key.isna() & ~missing
+    refuse(broken, contract.key, lambda v: f"{contract.key} {_shown(v)} is not a number")
+    outside = key.notna() & ((key % 1 != 0) | (key < 0) | (key > MAX_KEY))
+    refuse(outside, contract.key, lambda v: f"{contract.key} {_shown(v)} is not a whole number ≥ 0")
+    for feature in contract.features:
+        typed[feature.name] = _check_feature(feature, batch[feature.name], refuse)
+    passed = reasons == ""
+    scorable = pd.DataFrame(
+        {contract.key: key[passed].astype(np.int64)}
+        | {
+            feature.name: typed[feature.name][passed].to_numpy(
+                dtype=object if feature.is_categorical else feature.dtype
+            )
+            for feature in contract.features
+        }
+    )
+    rejected = batch.loc[~passed].astype("string").assign(**{REASON: reasons[~passed]})
+    return CheckedRows(scorable.reset_index(drop=True), rejected.reset_index(drop=True))
+
+
+def _check_feature(feature: Feature, raw: pd.Series, refuse) -> pd.Series:
+    """`raw` as the feature's values; each row that breaks the feature refused."""
+    name = feature.name
+    if feature.is_categorical:
+        missing = raw.isna()
+        refuse(missing, name, lambda _: f"{name} is missing")
+        values = raw.astype(object)
+        unknown = ~missing & ~values.isin(feature.categories)
+        known = len(feature.categories)
+        refuse(unknown, name, lambda v: f"{name} {_shown(v)} is not one of the contract's {known}")
+        return values
+    values, missing = _numbers(raw)
+    refuse(missing, name, lambda _: f"{name} is missing")
+    refuse(values.isna() & ~missing, name, lambda v: f"{name} {_shown(v)} is not a number")
+    if feature.dtype is int:
+        fraction = values.notna() & (values % 1 != 0)
+        refuse(fraction, name, lambda v: f"{name} {_shown(v)} is not a whole number")
+    low, high = feature.minimum, feature.maximum
+    outside = values.notna() & ((values < low) | (values > high))
+    refuse(outside, name, lambda v: f"{name} {_shown(v)} is outside [{low:g}, {high:g}]")
+    return values
+
+
+def _numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`raw` as floats (NaN where it is no number), and where it is missing.
+
+    A column of booleans holds no numbers (the request model refuses them), nor does
+    infinity; text (a CSV's) is read as the numbers it spells.
+    """
+    missing = raw.isna()
+    if pd.api.types.is_bool_dtype(raw):
+        return pd.Series(np.nan, index=raw.index), missing
+    if pd.api.types.is_numeric_dtype(raw):
+        values = raw.astype(np.float64)
+    else:
+        values = pd.to_numeric(raw.astype(object), errors="coerce").astype(np.float64)
+    return values.where(np.isfinite(values)), missing
+
+
+def _shown(value: Any) -> str:
+    """A value as a reason shows it: a number plainly (99, whether 99.0 or a CSV's "99.0"),
+    other text quoted."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return repr(value)
+    return f"{value:g}" if isinstance(value, float | np.floating) else str(value)
