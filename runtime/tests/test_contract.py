@@ -144,3 +144,40 @@ def test_a_feature_knows_whether_it_is_categorical() -> None:
     assert not Feature("distance", "", float, 0, 1).is_categorical
     assert CONTRACT.categorical == [feature.name for feature in CATEGORICAL]
     assert CONTRACT.numeric == [feature.name for feature in NUMERIC]
+
+
+@pytest.mark.parametrize(
+    ("feature", "problem"),
+    [
+        (("late", "", bool), "is a bool, which the contract does not take yet: give it as int"),
+        (("at", "", object), "has dtype <class 'object'>: give int, float or str"),
+        (("restaurant", "", str), "is a str without categories: list its values"),
+        (("city", "", str, None, None, ("a", "a")), "lists a category twice"),
+        (("rank", "", int, 0, 9, ("a",)), "is a number with categories"),
+        (("tip", "", float), r"needs a minimum below its maximum \(given None, None\)"),
+        (("tip", "", float, 5, 5), r"needs a minimum below its maximum \(given 5, 5\)"),
+    ],
+)
+def test_a_feature_the_runtime_cannot_take_is_refused_when_it_is_declared(feature, problem):
+    with pytest.raises(InvalidContract, match=rf"^feature '{feature[0]}' \(usecase.py\) {problem}"):
+        Feature(*feature)
+
+
+def test_names_are_unique_and_the_target_a_number() -> None:
+    twice = (*CONTRACT.features, Feature(CONTRACT.key, "", int, 0, 9))
+    example = CONTRACT.example | {CONTRACT.key: 1}
+    with pytest.raises(InvalidContract, match=rf"names \['{CONTRACT.key}'\] twice"):
+        Contract(twice, CONTRACT.target, CONTRACT.key, example)
+    late = Feature("late", "", str, categories=("no", "yes"))
+    with pytest.raises(InvalidContract, match=r"'late' .* is a category: this runtime predicts"):
+        Contract(CONTRACT.features, late, CONTRACT.key, CONTRACT.example)
+
+
+def test_every_missing_and_unknown_column_is_named() -> None:
+    """Not the first five only: one fix for all of them."""
+    extra = {f"raw_column_{i}": 1 for i in range(7)}
+    table = CONTRACT.samples(20).drop(columns=CONTRACT.feature_names).assign(**extra)
+    with pytest.raises(ContractViolation) as violation:
+        CONTRACT.validate(table, "orders.csv")
+    for name in (*CONTRACT.feature_names, *extra):
+        assert repr(name) in str(violation.value), name

@@ -17,6 +17,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from .problems import Problem
 
 
+class InvalidContract(Problem, ValueError):
+    """The contract contradicts itself, or asks for what the runtime cannot do (usecase.py)."""
+
+
 @dataclass(frozen=True)
 class Feature:
     name: str
@@ -26,13 +30,39 @@ class Feature:
     maximum: float | None = None
     categories: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        """Refuse, when usecase.py loads, what a later stage would crash on."""
+        what = f"feature {self.name!r} (usecase.py)"
+        if self.dtype is bool:
+            raise InvalidContract(
+                f"{what} is a bool, which the contract does not take yet: give it as int with"
+                " bounds 0 and 1, or as str with categories=('no', 'yes')"
+            )
+        if self.dtype not in (int, float, str):
+            raise InvalidContract(f"{what} has dtype {self.dtype!r}: give int, float or str")
+        if self.dtype is str:
+            if not self.categories:
+                raise InvalidContract(
+                    f"{what} is a str without categories: list its values in categories=(...)"
+                    " (an identifier with thousands of values is not a feature the contract"
+                    " takes yet: leave it out, the table may keep it)"
+                )
+            if len(set(self.categories)) != len(self.categories):
+                raise InvalidContract(f"{what} lists a category twice: list each once")
+            return
+        if self.categories:
+            raise InvalidContract(
+                f"{what} is a number with categories: make it a str, or drop them"
+            )
+        if self.minimum is None or self.maximum is None or not self.minimum < self.maximum:
+            raise InvalidContract(
+                f"{what} needs a minimum below its maximum (given {self.minimum}, "
+                f"{self.maximum}): the bounds a valid value lies within"
+            )
+
     @property
     def is_categorical(self) -> bool:
         return bool(self.categories)
-
-
-class InvalidContract(Problem, ValueError):
-    """The contract contradicts itself (usecase.py)."""
 
 
 class ContractViolation(Problem):
@@ -49,6 +79,17 @@ class Contract:
     example: Mapping[str, Any] = field(hash=False)  # one request: a value for every feature
 
     def __post_init__(self) -> None:
+        names = [*self.feature_names, self.target.name, self.key]
+        if twice := sorted({name for name in names if names.count(name) > 1}):
+            raise InvalidContract(
+                f"the contract (usecase.py) names {twice} twice: the features, the target and"
+                " the key each need a name of their own"
+            )
+        if self.target.is_categorical:
+            raise InvalidContract(
+                f"the target {self.target.name!r} (usecase.py) is a category: this runtime"
+                " predicts numbers (a regression); a 0/1 outcome can be an int from 0 to 1"
+            )
         missing = [name for name in self.feature_names if name not in self.example]
         extra = [name for name in self.example if name not in self.feature_names]
         if missing or extra:
@@ -247,8 +288,8 @@ def _report(failures: pd.DataFrame, source: str, examples: int = 5) -> str:
     lines = [f"{source} breaks the data contract (the features in the project's usecase.py):"]
     for (column, check), group in failures.groupby(["column", "check"], sort=False, dropna=False):
         values = group["failure_case"].head(examples).tolist()
-        if pd.isna(column):
-            lines.append(f"  - {TABLE_CHECKS.get(check, check)}: {values}")
+        if pd.isna(column):  # columns: every one of them, so that one fix covers all
+            lines.append(f"  - {TABLE_CHECKS.get(check, check)}: {group['failure_case'].tolist()}")
             continue
         rows = group["index"].dropna().astype(int).tolist()
         where = f"{len(rows)} rows, e.g. rows {rows[:examples]} (from 0)" if rows else "all rows"
