@@ -5,17 +5,19 @@ then carries it), as a service is run either way.
 """
 
 import json
+from dataclasses import replace
 
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
+from pydantic import ValidationError
 from referencing.exceptions import Unresolvable
 from schemathesis import GenerationMode
 
 from goldenpath.serving.app import create_app
-from goldenpath.serving.endpoint import MAX_BODY_BYTES, MAX_ERRORS
+from goldenpath.serving.endpoint import MAX_BODY_BYTES, MAX_ERRORS, MAX_MESSAGE, _field_errors
 from goldenpath.serving.settings import MAX_ORDERS, Settings
 from goldenpath.testing.suites.api import strict_json, unresolved_references
 
@@ -159,3 +161,18 @@ def test_the_service_keeps_the_promises_of_its_openapi_document(api_schema, auth
             case.call_and_validate(headers=auth)
 
         answered_as_documented()
+
+
+def test_an_unknown_value_of_a_wide_category_gets_a_short_message() -> None:
+    """A restaurant id of 3,000 values: the 422 names a few and where to find the rest."""
+    city = next(f for f in CONTRACT.features if f.name == "city")
+    wide = replace(city, categories=tuple(f"r{i}" for i in range(3000)))
+    features = tuple(wide if f is city else f for f in CONTRACT.features)
+    contract = replace(CONTRACT, features=features, example=CONTRACT.example | {"city": "r1"})
+    with pytest.raises(ValidationError) as error:
+        contract.request_model(**contract.example | {"city": "atlantis"})
+    (entry,) = json.loads(_field_errors(error.value))["detail"]
+    assert entry["loc"] == ["body", "city"] and entry["input"] == "atlantis"
+    assert entry["msg"].startswith("Input should be 'r0', 'r1', ")
+    assert entry["msg"].endswith(", … (every value: the request schema, GET /openapi.json)")
+    assert len(entry["msg"]) < MAX_MESSAGE + 80

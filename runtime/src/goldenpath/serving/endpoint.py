@@ -29,6 +29,7 @@ from .settings import MAX_ORDERS
 MAX_BODY_BYTES = 1 << 20  # generous for MAX_ORDERS orders; larger bodies get 413
 MAX_ERRORS = 10  # listed in a 422; `error_count` tells how many there were
 MAX_ECHO = 64  # characters of an invalid value or of a field name echoed back
+MAX_MESSAGE = 200  # characters of a message: pydantic spells out every allowed value
 RETRY_AFTER_S = 1
 
 # The valid orders -> the JSON body of the 200 answer; raises NotReady or Overloaded.
@@ -140,11 +141,22 @@ def _field_errors(error: ValidationError) -> bytes:
     """422 in FastAPI's shape (`loc` starts with "body"), bounded whatever the request."""
     detail = []
     for e in error.errors(include_url=False, include_context=False)[:MAX_ERRORS]:
-        entry = {"type": e["type"], "loc": ["body", *map(_short, e["loc"])], "msg": e["msg"]}
+        entry = {"type": e["type"], "loc": ["body", *map(_short, e["loc"])], "msg": _message(e)}
         if _echoable(e["input"]):
             entry["input"] = e["input"]
         detail.append(entry)
     return to_json({"detail": detail, "error_count": error.error_count()})
+
+
+def _message(error: Any) -> str:
+    """pydantic's message, bounded: a category of 3,000 values must not spell them all."""
+    message = error["msg"]
+    if len(message) <= MAX_MESSAGE:
+        return message
+    if error["type"] == "literal_error":  # "Input should be 'a', 'b', ... or 'z'"
+        shown = message[:MAX_MESSAGE].rsplit(", ", 1)[0]
+        return f"{shown}, … (every value: the request schema, GET /openapi.json)"
+    return message[: MAX_MESSAGE - 1] + "…"
 
 
 def _short(part: str | int) -> str | int:
