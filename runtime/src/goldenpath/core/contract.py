@@ -122,16 +122,21 @@ class Contract:
 
         columns = {self.key: pa.Column(int, unique=True, nullable=False)}
         columns |= {feature.name: _column(feature) for feature in (*self.features, self.target)}
-        return pa.DataFrameSchema(columns, strict=True, ordered=False)
+        # Columns the contract does not name are dropped: a raw table keeps its timestamps,
+        # notes and ids without a step to remove them.
+        return pa.DataFrameSchema(columns, strict="filter", ordered=False)
 
     def validate(self, table: pd.DataFrame, source: str) -> pd.DataFrame:
-        """`table` coerced to the contract's dtypes, or ContractViolation naming every problem."""
+        """`table`'s key, features and target, coerced to the contract's dtypes (its other
+        columns dropped), or ContractViolation naming every problem."""
         from pandera.errors import SchemaErrors
 
         try:
             return self.schema().validate(table, lazy=True)
         except SchemaErrors as errors:
-            raise ContractViolation(_report(errors.failure_cases, source)) from None
+            named = {self.key, *self.feature_names, self.target.name}
+            unused = [str(column) for column in table.columns if column not in named]
+            raise ContractViolation(_report(errors.failure_cases, source, unused)) from None
 
     @cached_property
     def request_model(self) -> type[BaseModel]:
@@ -218,7 +223,7 @@ class Contract:
         try:
             return outcomes.validate(table, lazy=True)
         except SchemaErrors as errors:
-            raise ContractViolation(_report(errors.failure_cases, source)) from None
+            raise ContractViolation(_report(errors.failure_cases, source, [])) from None
 
 
 # An example-data generator: (rows, seed) -> a labelled table that honours the contract.
@@ -278,18 +283,17 @@ def _whole_number(value: Any) -> Any:
 
 
 # What pandera's table-wide checks mean, in the words of the fix.
-TABLE_CHECKS = {
-    "column_in_schema": "columns the contract does not know (rename or drop them)",
-    "column_in_dataframe": "columns the contract needs and the table lacks",
-}
+TABLE_CHECKS = {"column_in_dataframe": "columns the contract needs and the table lacks"}
 
 
-def _report(failures: pd.DataFrame, source: str, examples: int = 5) -> str:
+def _report(failures: pd.DataFrame, source: str, unused: list[str], examples: int = 5) -> str:
     lines = [f"{source} breaks the data contract (the features in the project's usecase.py):"]
     for (column, check), group in failures.groupby(["column", "check"], sort=False, dropna=False):
         values = group["failure_case"].head(examples).tolist()
         if pd.isna(column):  # columns: every one of them, so that one fix covers all
             lines.append(f"  - {TABLE_CHECKS.get(check, check)}: {group['failure_case'].tolist()}")
+            if check == "column_in_dataframe" and unused:  # a renamed column, perhaps
+                lines.append(f"    (columns it has that the contract does not name: {unused})")
             continue
         rows = group["index"].dropna().astype(int).tolist()
         where = f"{len(rows)} rows, e.g. rows {rows[:examples]} (from 0)" if rows else "all rows"
