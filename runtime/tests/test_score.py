@@ -96,6 +96,7 @@ def test_rejected_rows_keep_their_values_and_reasons(scored) -> None:
     rejects = pd.read_parquet(rejects_path(output))
     assert rejects[REASON].tolist() == [reason for _, reason in BAD_ROWS]
     assert rejects.loc[1, "distance_km"] == "far" and "note" not in rejects
+    assert set(rejects["source_file"]) == {"b.parquet"}  # the bad rows are the last ones
     assert f"Rejected {len(BAD_ROWS)} rows" in summary
 
 
@@ -147,3 +148,5 @@ def test_bad_arguments_are_named(workspace, model_dir, tmp_path) -> None:
         score(tmp_path / "nowhere.csv", tmp_path / "scores.parquet", str(model_dir))
     with pytest.raises(Problem, match=r"--batch-rows 0: give a positive number"):
         score(tmp_path, tmp_path / "scores.parquet", str(model_dir), batch_rows=0)
+    with pytest.raises(Problem, match=r"is inside INPUT=.*: the next run would read the scores"):
+        score(tmp_path, tmp_path / "out" / "scores.parquet", str(model_dir))

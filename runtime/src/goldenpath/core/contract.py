@@ -57,7 +57,8 @@ class Feature:
         if self.minimum is None or self.maximum is None or not self.minimum < self.maximum:
             raise InvalidContract(
                 f"{what} needs a minimum below its maximum (given {self.minimum}, "
-                f"{self.maximum}): the bounds a valid value lies within"
+                f"{self.maximum}): the bounds a valid value lies within, e.g."
+                f' Feature({self.name!r}, "...", {self.dtype.__name__}, 0, 10)'
             )
 
     @property

@@ -16,6 +16,8 @@ with its counts. The models predict on every core (the service's workers use one
 import argparse
 import queue
 import resource
+import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +37,7 @@ from ..io.batches import ParquetOutput, columns_of, read_batches, table_files
 from ..serving.model import ServedSet, default_model_uri, load_served_set
 
 BATCH_ROWS = 200_000
+SOURCE = "source_file"  # the rejected rows' column naming the file each came from
 READ_AHEAD = 2  # batches read and waiting: what bounds the memory
 
 
@@ -49,6 +52,8 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="default: MODEL_URI or models/champion")
     parser.add_argument("--batch-rows", type=int, default=BATCH_ROWS)
     args = parser.parse_args()
+    # Stopped (a CI job cancelled, make interrupted): the partial files are removed on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     summary = score(args.input, args.output, args.model or default_model_uri(), args.batch_rows)
     print(summary)
 
@@ -63,29 +68,35 @@ def score(source: Path, output: Path, model_uri: str, batch_rows: int = BATCH_RO
         raise ScoringProblem(f"OUTPUT={output}: the scores are written as Parquet: name a .parquet")
     if batch_rows < 1:
         raise ScoringProblem(f"--batch-rows {batch_rows}: give a positive number of rows")
+    if source.is_dir() and output.resolve().is_relative_to(source.resolve()):
+        raise ScoringProblem(
+            f"OUTPUT={output} is inside INPUT={source}: the next run would read the scores as"
+            " orders. Write them to another folder."
+        )
     case = use_case()
     contract = case.contract
+    served = load_served_set(model_uri, contract, one_thread=False)  # the model fits, first
     files = table_files(source)
     columns = [contract.key, *contract.feature_names]
     for path in files:  # every file checked before anything is written
         if missing := [name for name in columns if name not in columns_of(path)]:
+            them = "it" if len(missing) == 1 else "them"
             raise ScoringProblem(
                 f"{path} lacks {len(missing)} of the contract's columns (usecase.py): "
-                f"{', '.join(missing)}. Add them, or score a table that has them."
+                f"{', '.join(missing)}. Add {them}, or score a table that has {them}."
             )
-    served = load_served_set(model_uri, contract, one_thread=False)
     start = time.perf_counter()
     counts = {"rows": 0, "scored": 0, "rejected": 0}
     rejects = rejects_path(output)
-    reject_schema = pa.schema([(name, pa.string()) for name in [*columns, REASON]])
+    reject_schema = pa.schema([(name, pa.string()) for name in [*columns, REASON, SOURCE]])
     with (
         ParquetOutput(output, _scores_schema(contract)) as scores,
         ParquetOutput(rejects, reject_schema, keep_empty=False) as rejected,
     ):
-        for batch in _read_ahead(files, columns, batch_rows):
+        for path, batch in _read_ahead(files, columns, batch_rows):
             checked = check_rows(contract, batch)
             scores.write(_predict(served, case.segment, contract, checked.scorable))
-            rejected.write(checked.rejected)
+            rejected.write(checked.rejected.assign(**{SOURCE: path.name}))
             counts["rows"] += len(batch)
     counts |= {"scored": scores.rows, "rejected": rejected.rows}
     seconds = time.perf_counter() - start
@@ -148,8 +159,11 @@ def _predict(served: ServedSet, segment: str, contract: Contract, rows: pd.DataF
     )
 
 
-def _read_ahead(files: list[Path], columns: list[str], rows: int) -> Iterator[pd.DataFrame]:
-    """The batches of every file, read by a thread of their own READ_AHEAD ahead."""
+def _read_ahead(
+    files: list[Path], columns: list[str], rows: int
+) -> Iterator[tuple[Path, pd.DataFrame]]:
+    """The batches of every file, with the file, read by a thread of their own READ_AHEAD
+    ahead."""
     waiting: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
     done, stop = object(), threading.Event()
 
@@ -167,7 +181,7 @@ def _read_ahead(files: list[Path], columns: list[str], rows: int) -> Iterator[pd
         try:
             for path in files:
                 for batch in read_batches(path, columns, rows):
-                    if not offer(batch):
+                    if not offer((path, batch)):
                         return
             offer(done)
         except BaseException as error:  # raised where the batches are taken
