@@ -158,8 +158,7 @@ def test_a_release_that_changes_training_re_runs_it_and_the_report_shows_it(
     report = (checkout / "build" / "metrics-report.md").read_text()
     assert f"goldenpath {NEXT_PATCH} → {NEXT_MINOR}" in report
     train = next(line for line in report.splitlines() if line.startswith("| train |"))
-    before, after = REVISIONS["train"], REVISIONS["train"] + 1
-    assert f"goldenpath train/{before}" in train and f"goldenpath train/{after}" in train
+    assert "goldenpath train/1" in train and "goldenpath train/2" in train
     assert not any(line.startswith("| ingest |") for line in report.splitlines())
     mae = next(line for line in report.splitlines() if line.startswith("| holdout.mae |"))
     assert "no change" not in mae, report
