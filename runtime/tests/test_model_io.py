@@ -14,7 +14,7 @@ from goldenpath import Contract, Feature
 from goldenpath.core import model_io
 from goldenpath.core.champion import ChampionRecord, install_champion
 from goldenpath.core.modeling import build_model
-from goldenpath.core.params import CONF_DIR, ModelParams, compose_params, parse_params
+from goldenpath.core.params import CONF_DIR, compose_params, parse_params
 
 from .champions import TAGS
 from .conftest import PROJECT
@@ -132,20 +132,3 @@ def test_installing_a_champion_replaces_the_model_and_keeps_what_it_is_told(save
     assert ChampionRecord.read(champion).baseline == {"prediction_mean": 30.0}
     assert not champion.with_name("champion.new").exists()
     assert model_io.load_model(str(champion)).predict(CONTRACT.frame([CONTRACT.example])).shape
-
-
-@pytest.mark.parametrize(
-    ("target", "numbers"),
-    [
-        ("sklearn.ensemble.HistGradientBoostingRegressor", "passthrough"),
-        ("sklearn.ensemble.RandomForestRegressor", "passthrough"),
-        ("lightgbm.LGBMRegressor", "passthrough"),
-        ("sklearn.linear_model.Ridge", "StandardScaler"),
-    ],
-)
-def test_the_encoding_fits_the_model_family(target, numbers) -> None:
-    """Trees split on thresholds, which scaling does not move: their numbers pass as they are."""
-    model = build_model(CONTRACT, ModelParams.model_validate({"_target_": target}))
-    (_, encoder, columns) = next(t for t in model[0].transformers if t[0] == "numeric")
-    assert columns == CONTRACT.numeric
-    assert (encoder if isinstance(encoder, str) else type(encoder).__name__) == numbers

@@ -14,25 +14,15 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from .contract import Contract
 from .params import ModelParams
 
-# The estimators that split on thresholds: scaling a number changes none of their splits.
-TREE_MODULES = ("sklearn.ensemble", "sklearn.tree", "lightgbm", "xgboost", "catboost")
-
-
-def is_tree_model(estimator_class: type) -> bool:
-    return estimator_class.__module__.startswith(TREE_MODULES)
-
 
 def build_model(contract: Contract, model: ModelParams, log_target: bool = False) -> Pipeline:
     """The estimator `model` names (conf/model/), behind the contract's encoding.
 
-    The encoding fits the model's family: numbers are standardised for the models
-    that weigh them (linear models, neighbours, networks), passed as they are to trees.
     `log_target` fits on log(target), for errors that grow with its size.
     """
     categories = [
         list(feature.categories) for feature in contract.features if feature.is_categorical
     ]
-    estimator = model.estimator_class()
     encode = ColumnTransformer(
         [
             (
@@ -40,14 +30,10 @@ def build_model(contract: Contract, model: ModelParams, log_target: bool = False
                 OneHotEncoder(categories=categories, sparse_output=False),
                 contract.categorical,
             ),
-            (
-                "numeric",
-                "passthrough" if is_tree_model(estimator) else StandardScaler(),
-                contract.numeric,
-            ),
+            ("numeric", StandardScaler(), contract.numeric),
         ]
     )
-    regressor = estimator(**model.hyperparameters)
+    regressor = model.estimator_class()(**model.hyperparameters)
     if log_target:
         regressor = TransformedTargetRegressor(regressor, func=np.log, inverse_func=np.exp)
     return Pipeline([("encode", encode), ("estimator", regressor)])
