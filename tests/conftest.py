@@ -16,11 +16,52 @@ from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
+from xdist.scheduler import LoadScopeScheduling
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 # The one version of the template and its runtime (tools/release.py holds them equal).
 RELEASE = tomllib.loads((TEMPLATE / "runtime" / "pyproject.toml").read_text())["project"]["version"]
 DEFAULT_SLUG = "eta-predictor"
+
+# Two workers (pytest-xdist): the modules that share a session fixture form one group, run
+# on one worker in file order, so each shared bake or stack is made once. The longest
+# groups start first; the other modules fill in behind them.
+SHARED_BY = {
+    "set_up": (
+        *("test_monitoring", "test_names", "test_project", "test_second_day"),
+        *("test_segments", "test_service", "test_workflows"),
+    ),
+    "stack": ("test_stack", "test_stack_monitoring", "test_stack_release"),  # release ends it
+}
+LONGEST_FIRST = ("set_up", "stack", "test_runtime_upgrade", "test_update", "test_migration")
+_GROUP = {module: fixture for fixture, modules in SHARED_BY.items() for module in modules}
+
+
+def _group(nodeid: str) -> str:
+    module = Path(nodeid.split("::")[0]).stem
+    return _GROUP.get(module, module)
+
+
+class _SharedFixtureScheduling(LoadScopeScheduling):
+    def _split_scope(self, nodeid: str) -> str:
+        return _group(nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> LoadScopeScheduling:
+    return _SharedFixtureScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, modules in SHARED_BY.items():
+            module = item.module.__name__.rsplit(".", 1)[-1]
+            if fixture in item.fixturenames and module not in modules:
+                raise pytest.UsageError(
+                    f"{item.nodeid} uses the shared fixture `{fixture}`: add {module!r} to "
+                    f"SHARED_BY[{fixture!r}] in tests/conftest.py (one worker makes it)"
+                )
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(_group(item.nodeid), len(rank)))  # stable: file order
 
 
 @pytest.fixture(scope="session", autouse=True)
