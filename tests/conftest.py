@@ -28,8 +28,8 @@ DEFAULT_SLUG = "eta-predictor"
 # groups start first; the other modules fill in behind them.
 SHARED_BY = {
     "set_up": (
-        *("test_monitoring", "test_names", "test_project", "test_second_day"),
-        *("test_segments", "test_service", "test_workflows"),
+        *("test_monitoring", "test_names", "test_package_index", "test_project"),
+        *("test_second_day", "test_segments", "test_service", "test_workflows"),
     ),
     "stack": ("test_stack", "test_stack_monitoring", "test_stack_release"),  # release ends it
 }
@@ -51,17 +51,26 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log) -> LoadScopeScheduli
     return _SharedFixtureScheduling(config, log)
 
 
+_MISPLACED = pytest.StashKey[str]()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
         for fixture, modules in SHARED_BY.items():
-            module = item.module.__name__.rsplit(".", 1)[-1]
             if fixture in item.fixturenames and module not in modules:
-                raise pytest.UsageError(
-                    f"{item.nodeid} uses the shared fixture `{fixture}`: add {module!r} to "
-                    f"SHARED_BY[{fixture!r}] in tests/conftest.py (one worker makes it)"
+                item.stash[_MISPLACED] = (
+                    f"{item.nodeid} uses the shared fixture `{fixture}`: add {module!r} to"
+                    f" SHARED_BY[{fixture!r}] in tests/conftest.py (one worker makes it)"
                 )
     rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(_group(item.nodeid), len(rank)))  # stable: file order
+
+
+@pytest.hookimpl(tryfirst=True)  # before its fixtures are made
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if message := item.stash.get(_MISPLACED, ""):
+        pytest.fail(message, pytrace=False)  # a worker cannot stop collection visibly
 
 
 @pytest.fixture(scope="session", autouse=True)
