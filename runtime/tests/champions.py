@@ -37,7 +37,7 @@ def save_champion(
     (`fields`: the record's other values, e.g. `serves` and `segment`)."""
     features = rows[CONTRACT.feature_names]
     model_io.save_model(model, path, model_io.trusted_types(model, "sklearn"), tags, features)
-    record = ChampionRecord.of(str(path), name, version, "run-1", 1.5)
+    record = ChampionRecord.of(str(path), name, version, "run-1", {"mae": 1.5})
     replace(record, **fields).write(path)
     return path
 

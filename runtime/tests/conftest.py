@@ -145,6 +145,6 @@ def model_set(model_dir: Path, orders: pd.DataFrame, tmp_path_factory) -> tuple[
         model = fitted(rows, SMALL_MODEL.model_copy(update={"max_iter": 10}))
         name = f"{USE_CASE.name}-{value}"
         folder = path / "segments" / value
-        fields = {"run_id": "run-2", "holdout_mae": 1.0, "serves": serves, "segment": value}
+        fields = {"run_id": "run-2", "holdout": {"mae": 1.0}, "serves": serves, "segment": value}
         save_champion(model, folder, rows, {}, name, "2", **fields)
     return path, values[0]

@@ -168,14 +168,38 @@ def test_a_feature_the_runtime_cannot_take_is_refused_when_it_is_declared(featur
         Feature(*feature)
 
 
-def test_names_are_unique_and_the_target_a_number() -> None:
+def test_names_are_unique() -> None:
     twice = (*CONTRACT.features, Feature(CONTRACT.key, "", int, 0, 9))
     example = CONTRACT.example | {CONTRACT.key: 1}
     with pytest.raises(InvalidContract, match=rf"names \['{CONTRACT.key}'\] twice"):
         Contract(twice, CONTRACT.target, CONTRACT.key, example)
-    late = Feature("late", "", str, categories=("no", "yes"))
-    with pytest.raises(InvalidContract, match=r"'late' .* is a category: this runtime predicts"):
-        Contract(CONTRACT.features, late, CONTRACT.key, CONTRACT.example)
+
+
+LATE = Feature("late", "", str, categories=("no", "yes"))
+LATENESS = Feature("lateness", "", str, categories=("early", "on_time", "late"))
+
+
+@pytest.mark.parametrize(
+    ("target", "task", "problem"),
+    [
+        (LATE, "regression", r"'late' .* is a category and the task a regression: give task="),
+        (CONTRACT.target, "binary", r"is a number and the task a binary classification: make"),
+        (LATENESS, "binary", r"has 3 categories and the task is binary: give two"),
+        (LATE, "multiclass", r"has 2 categories and the task is multiclass: give three"),
+        (LATE, "ranking", r"task 'ranking' \(usecase.py\): give one of \('regression'"),
+    ],
+)
+def test_the_target_fits_the_task(target: Feature, task: str, problem: str) -> None:
+    with pytest.raises(InvalidContract, match=problem):
+        Contract(CONTRACT.features, target, CONTRACT.key, CONTRACT.example, task)
+
+
+@pytest.mark.parametrize(("target", "task"), [(LATE, "binary"), (LATENESS, "multiclass")])
+def test_samples_of_a_classification_hold_every_class(target: Feature, task: str) -> None:
+    contract = Contract(CONTRACT.features, target, CONTRACT.key, CONTRACT.example, task)
+    counts = contract.samples(600)[target.name].value_counts()
+    assert sorted(counts.index) == sorted(target.categories) and counts.min() >= 150
+    contract.validate(contract.samples(50), "samples")  # they honour the contract
 
 
 def test_every_missing_and_unknown_column_is_named() -> None:

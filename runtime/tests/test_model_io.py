@@ -111,7 +111,7 @@ def test_serving_runs_a_model_on_one_thread(orders) -> None:
 
 
 def test_a_champion_record_reads_its_provenance_from_the_model(saved, tmp_path) -> None:
-    record = ChampionRecord.of(str(saved), USE_CASE.name, "3", "run-3", 1.23456)
+    record = ChampionRecord.of(str(saved), USE_CASE.name, "3", "run-3", {"mae": 1.23456})
     assert (record.git_commit, record.git_dirty, record.data_md5) == ("abc123", "false", "d41d8")
     assert record.holdout_mae == 1.2346 and record.serves and record.segment is None
     assert ChampionRecord.read(saved) is None  # no champion.json yet
@@ -124,7 +124,7 @@ def test_installing_a_champion_replaces_the_model_and_keeps_what_it_is_told(save
     (champion / "segments" / "porto").mkdir(parents=True)
     (champion / "segments" / "porto" / "kept").write_text("a segment's champion")
     (champion / "stale-file").write_text("of the model before")
-    record = ChampionRecord.of(str(saved), USE_CASE.name, "4", "run-4", 1.0)
+    record = ChampionRecord.of(str(saved), USE_CASE.name, "4", "run-4", {"mae": 1.0})
     record = replace(record, baseline={"prediction_mean": 30.0})
     install_champion(saved, champion, record, keep=("segments",))
     assert not (champion / "stale-file").exists()

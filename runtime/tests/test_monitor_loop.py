@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 import uvicorn
 from dvc.repo import Repo
+from sklearn.metrics import mean_absolute_error as mae
 
 from goldenpath.core import model_io
 from goldenpath.core.champion import ChampionRecord
-from goldenpath.core.modeling import mae
 from goldenpath.monitoring import monitor, outcomes, simulate
 from goldenpath.monitoring.log import PredictionLog
 from goldenpath.monitoring.store import (
@@ -81,7 +81,7 @@ def test_the_monitor_judges_the_window_against_the_models_training_data(project,
     holdout = CONTRACT.samples(1000, seed=3)
     model = model_io.load_model(str(champion))
     holdout_mae = mae(holdout[TARGET], model.predict(holdout[CONTRACT.feature_names]))
-    replace(record, holdout_mae=holdout_mae).write(champion)
+    replace(record, holdout={"mae": holdout_mae}).write(champion)
     monkeypatch.setattr(sys, "argv", ["monitor", "monitor.window_hours=1"])
     monitor.main()  # no alarm: it returns
     summary = json.loads(Path("reports/monitoring/summary.json").read_text())
@@ -94,7 +94,7 @@ def test_the_monitor_judges_the_window_against_the_models_training_data(project,
     assert 'id="monitor-summary"' in report and "Nothing moved" in report  # at its top
     assert list(Path("reports/monitoring/workspace").iterdir())  # for the Evidently UI
     # The same window, judged against a holdout error the live error is far above: exit 1.
-    replace(record, holdout_mae=holdout_mae / 3).write(champion)
+    replace(record, holdout={"mae": holdout_mae / 3}).write(champion)
     with pytest.raises(SystemExit) as stopped:
         monitor.main()
     assert stopped.value.code == 1

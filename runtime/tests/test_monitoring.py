@@ -114,7 +114,7 @@ def test_metrics_count_predictions_by_segment_and_inputs_outside_training() -> N
     numeric = CONTRACT.numeric[0]
     low = trained_on[numeric].min()
     baseline = {"prediction_mean": 30.0, "prediction_std": 5.0}
-    record = ChampionRecord("m", "9", "run", 1.0, "c", "false", "d", "", baseline=baseline)
+    record = ChampionRecord("m", "9", "run", {"mae": 1.0}, "c", "false", "d", "", baseline=baseline)
     metrics = PredictionMetrics(USE_CASE, [record], training_profile(trained_on, CONTRACT))
     assert metric("prediction_baseline_mean", model_name="m", model_version="9") == 30.0
     orders = rows_of(CONTRACT.samples(3, seed=2))
@@ -192,7 +192,7 @@ def judge(live: pd.DataFrame, model_dir, reference: pd.DataFrame) -> dict:
     by_segment = errors.groupby(reference[BY]).mean().round(4).to_dict()
     baseline = {"prediction_mean": 0, "prediction_std": 1, "mae_by_segment": by_segment}
     mae = round(errors.mean(), 4)
-    record = ChampionRecord("m", "1", "r", mae, "c", "f", "d", "", baseline=baseline)
+    record = ChampionRecord("m", "1", "r", {"mae": mae}, "c", "f", "d", "", baseline=baseline)
     _, found = checks.evaluate(live, reference, record, USE_CASE, SETTINGS)
     return found
 

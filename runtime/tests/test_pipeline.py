@@ -115,7 +115,7 @@ def test_a_champion_from_another_contract_gives_up_its_place(workspace, monkeypa
     features = rows[wider.feature_names]
     champion = Path("models/champion")
     model_io.save_model(model, champion, model_io.trusted_types(model, "sklearn"), {}, features)
-    ChampionRecord.of(str(champion), "other", "9", "run-9", 0.1).write(champion)
+    ChampionRecord.of(str(champion), "other", "9", "run-9", {"mae": 0.1}).write(champion)
     decision = run_pipeline(monkeypatch)
     assert decision["promoted"]
     assert any("'tip'" in note and "another branch" in note for note in decision["notes"])
@@ -132,7 +132,7 @@ def test_per_city_models_each_pass_their_own_gate(workspace, monkeypatch, dask_c
         assert decision["promoted"] and decision["candidate"]["version"] == "1"
         record = ChampionRecord.read(Path("models/champion/segments") / city)
         assert record.model_name == f"{USE_CASE.name}-{city}"
-        assert record.serves == (decision["champion_mae"] < decision["global_champion_mae"])
+        assert record.serves == (decision["champion_score"] < decision["global_champion_mae"])
         figures = metrics[city]
         assert figures["own_model_wins"] == (figures["own_mae"] < figures["global_mae"])
     # A worse round: every city keeps its champion, the new models become challengers.

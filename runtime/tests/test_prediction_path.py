@@ -151,7 +151,9 @@ def test_a_model_that_is_not_the_pipeline_is_served_through_its_own_predict() ->
 def save(model, path: Path, rows, version: str, **fields) -> Path:
     features = rows[CONTRACT.feature_names]
     model_io.save_model(model, path, model_io.trusted_types(model, "sklearn"), {}, features)
-    record = ChampionRecord.of(str(path), fields.pop("name", USE_CASE.name), version, "run", 1.0)
+    record = ChampionRecord.of(
+        str(path), fields.pop("name", USE_CASE.name), version, "run", {"mae": 1.0}
+    )
     ChampionRecord(**{**record.__dict__, **fields}).write(path)
     return path
 
@@ -196,7 +198,7 @@ def test_a_fallback_to_the_pipeline_is_a_warning_in_the_start_up_log(orders, tmp
     path = tmp_path / "champion"
     features = orders[CONTRACT.feature_names]
     model_io.save_model(model, path, model_io.trusted_types(model, "sklearn"), {}, features)
-    ChampionRecord.of(str(path), USE_CASE.name, "5", "run", 1.0).write(path)
+    ChampionRecord.of(str(path), USE_CASE.name, "5", "run", {"mae": 1.0}).write(path)
     with caplog.at_level(logging.INFO), TestClient(create_app(str(path))) as client:
         version = client.get("/version").json()
     assert version["prediction_path"] == "pipeline"

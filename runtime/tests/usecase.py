@@ -62,3 +62,31 @@ USE_CASE = UseCase(
     example_data=generate_orders,
     scenarios={"normal": generate_orders, "changed": partial(generate_orders, slow_city="porto")},
 )
+
+
+def _labelled(target: str, edges: list[float], classes: tuple[str, ...]):
+    """The orders, their minutes to delivery replaced by a class: `classes[i]` for the
+    minutes between `edges[i - 1]` and `edges[i]`."""
+
+    def generate(rows: int, seed: int) -> pd.DataFrame:
+        orders = generate_orders(rows, seed)
+        minutes = orders.pop("delivery_minutes")
+        labels = np.array(classes, dtype=object)[np.digitize(minutes, edges)]
+        return orders.assign(**{target: labels})
+
+    return generate
+
+
+def _classification(name: str, target: Feature, edges: list[float], task: str) -> UseCase:
+    contract = Contract(CONTRACT.features, target, CONTRACT.key, CONTRACT.example, task)
+    generate = _labelled(target.name, edges, target.categories)
+    return UseCase(name, name, contract, "city", example_data=generate)
+
+
+# The same orders as two classifications: late or not (binary), and how late (multiclass).
+LATE = Feature("late", "Delivered in more than 30 minutes", str, categories=("no", "yes"))
+LATE_USE_CASE = _classification("late-test", LATE, [30.0], "binary")
+LATENESS = Feature(
+    "lateness", "Under 20, 20 to 30, over 30 minutes", str, categories=("early", "on_time", "late")
+)
+LATENESS_USE_CASE = _classification("lateness-test", LATENESS, [20.0, 30.0], "multiclass")

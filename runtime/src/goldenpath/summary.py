@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 from .core.champion import ChampionRecord
+from .core.project import use_case
+from .core.tasks import LABELS
 from .core.tracking import STORE, project_root, uses_server
 from .serving.model import CHAMPION_DIR
 
@@ -17,6 +19,10 @@ def main() -> None:
     metrics = json.loads(Path("metrics.json").read_text())
     decision = json.loads(Path("reports/registration.json").read_text())
     latest = "the latest run" if decision["promoted"] else "an earlier run; the latest lost"
+    metric = decision["metric"]  # the promotion gate's
+    label = LABELS[metric]
+    classifies = use_case().contract.task != "regression"
+    learnt_nothing = "predicting the classes' frequencies" if classifies else "predicting the mean"
     if uses_server():
         registry = os.environ["MLFLOW_TRACKING_URI"]
     elif (project_root() / STORE).is_dir():
@@ -26,8 +32,9 @@ def main() -> None:
     print(
         f"\nChampion: {champion.model_name} version {champion.model_version}, from {latest}.\n"
         f"  Files: {CHAMPION_DIR}/ (versioned by DVC with this commit); registry: {registry}\n"
-        f"  Holdout MAE: {champion.holdout_mae:.2f} (latest run {metrics['holdout']['mae']:.2f}; "
-        f"predicting the mean: {metrics['baseline_mae']:.2f})\n"
+        f"  Holdout {label}: {decision['champion_score']:.2f} (scored on the latest run's"
+        f" holdout; the latest run's model {metrics['holdout'][metric]:.2f}; {learnt_nothing}"
+        f" {metrics['baseline_' + metric]:.2f})\n"
         "Next:\n"
         "  make serve                  serve it on http://127.0.0.1:8000 (API docs at /docs)\n"
         "  make ui                     browse runs and registry on http://127.0.0.1:5000\n"

@@ -15,6 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from .problems import Problem
+from .tasks import TASKS, TaskName
 
 
 class InvalidContract(Problem, ValueError):
@@ -72,12 +73,15 @@ class ContractViolation(Problem):
 
 @dataclass(frozen=True)
 class Contract:
-    """Features, the target and the row key of a labelled table, and one example request."""
+    """Features, the target and the row key of a labelled table, one example request, and
+    the task: a regression (a numeric target), or a binary or multiclass classification
+    (a str target whose categories are the classes; a binary task's last is the positive)."""
 
     features: tuple[Feature, ...]
     target: Feature
     key: str
     example: Mapping[str, Any] = field(hash=False)  # one request: a value for every feature
+    task: TaskName = "regression"
 
     def __post_init__(self) -> None:
         names = [*self.feature_names, self.target.name, self.key]
@@ -86,11 +90,7 @@ class Contract:
                 f"the contract (usecase.py) names {twice} twice: the features, the target and"
                 " the key each need a name of their own"
             )
-        if self.target.is_categorical:
-            raise InvalidContract(
-                f"the target {self.target.name!r} (usecase.py) is a category: this runtime"
-                " predicts numbers (a regression); a 0/1 outcome can be an int from 0 to 1"
-            )
+        self._check_task()
         missing = [name for name in self.feature_names if name not in self.example]
         extra = [name for name in self.example if name not in self.feature_names]
         if missing or extra:
@@ -104,6 +104,33 @@ class Contract:
             raise InvalidContract(
                 f"the contract's example order (usecase.py) breaks the contract: {error}"
             ) from None
+
+    def _check_task(self) -> None:
+        target, classes = f"the target {self.target.name!r} (usecase.py)", self.target.categories
+        if self.task not in TASKS:
+            raise InvalidContract(
+                f"the contract's task {self.task!r} (usecase.py): give one of {TASKS}"
+            )
+        if self.task == "regression" and classes:
+            raise InvalidContract(
+                f'{target} is a category and the task a regression: give task="binary"'
+                ' (two categories) or task="multiclass", or make the target a number'
+            )
+        if self.task != "regression" and not classes:
+            raise InvalidContract(
+                f"{target} is a number and the task a {self.task} classification: make it a"
+                ' str whose categories are the classes, e.g. categories=("on_time", "late")'
+            )
+        if self.task == "binary" and len(classes) != 2:
+            raise InvalidContract(
+                f"{target} has {len(classes)} categories and the task is binary: give two"
+                ' (the positive class last), or task="multiclass"'
+            )
+        if self.task == "multiclass" and len(classes) < 3:
+            raise InvalidContract(
+                f"{target} has {len(classes)} categories and the task is multiclass: give"
+                ' three or more, or task="binary" for two'
+            )
 
     @cached_property
     def feature_names(self) -> list[str]:
@@ -196,9 +223,13 @@ class Contract:
                     values = rng.uniform(low, high, n).round(3)
                 columns[feature.name] = values
                 effects.append((values - low) / (high - low))
-        low, high = self.target.minimum, self.target.maximum
         signal = np.mean(effects, axis=0) + rng.normal(0, 0.02, n)
-        target = np.clip(low + (high - low) * (0.1 + 0.5 * signal), low, high).round(2)
+        if self.target.is_categorical:  # the classes by the signal's quantiles, as many of each
+            edges = np.quantile(signal, np.linspace(0, 1, len(self.target.categories) + 1)[1:-1])
+            target = np.array(self.target.categories, dtype=object)[np.digitize(signal, edges)]
+        else:
+            low, high = self.target.minimum, self.target.maximum
+            target = np.clip(low + (high - low) * (0.1 + 0.5 * signal), low, high).round(2)
         return pd.DataFrame({self.key: np.arange(1, n + 1), **columns, self.target.name: target})
 
     @cached_property

@@ -4,21 +4,21 @@ Encoding lives inside the scikit-learn pipeline, so the saved model carries it
 and serving applies exactly what training applied.
 """
 
-import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .contract import Contract
-from .params import ModelParams
+from .params import ModelParams, Params
+from .tasks import task_of
 
 
 def build_model(contract: Contract, model: ModelParams, log_target: bool = False) -> Pipeline:
     """The estimator `model` names (conf/model/), behind the contract's encoding.
 
-    `log_target` fits on log(target), for errors that grow with its size.
+    `log_target` fits on log(target), for errors that grow with its size (a regression's).
+    An estimator that does not fit the contract's task is refused (tasks.TaskMismatch).
     """
     categories = [
         list(feature.categories) for feature in contract.features if feature.is_categorical
@@ -33,10 +33,9 @@ def build_model(contract: Contract, model: ModelParams, log_target: bool = False
             ("numeric", StandardScaler(), contract.numeric),
         ]
     )
-    regressor = model.estimator_class()(**model.hyperparameters)
-    if log_target:
-        regressor = TransformedTargetRegressor(regressor, func=np.log, inverse_func=np.exp)
-    return Pipeline([("encode", encode), ("estimator", regressor)])
+    estimator = model.estimator_class()(**model.hyperparameters)
+    estimator = task_of(contract).wrap(estimator, log_target, model.target)
+    return Pipeline([("encode", encode), ("estimator", estimator)])
 
 
 def fit_model(
@@ -47,13 +46,7 @@ def fit_model(
     return fitted.fit(rows[contract.feature_names], rows[contract.target.name])
 
 
-def regression_metrics(actual: pd.Series, predicted: np.ndarray) -> dict[str, float]:
-    return {
-        "mae": float(mean_absolute_error(actual, predicted)),
-        "rmse": float(np.sqrt(mean_squared_error(actual, predicted))),
-        "r2": float(r2_score(actual, predicted)),
-    }
-
-
-def mae(actual: pd.Series, predicted: np.ndarray) -> float:
-    return float(mean_absolute_error(actual, predicted))
+def check_task(params: Params, contract: Contract) -> None:
+    """Refuse, before any stage runs, a model, log target or gate metric the task cannot take."""
+    build_model(contract, params.model, params.train.log_target)
+    params.promotion.gate_metric(task_of(contract, params.train.threshold))

@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from .problems import Problem
+from .tasks import METRICS, Task
 
 PARAMS_FILE = Path("params.yaml")
 CONF_DIR = Path("conf")
@@ -87,6 +88,9 @@ class ModelParams(BaseModel):
 
 class TrainParams(_Strict):
     log_target: bool
+    threshold: float = Field(
+        0.5, gt=0, lt=1, description="a binary classifier's: the positive class at or above it"
+    )
     trusted_types: tuple[str, ...] = Field(
         description="module prefixes skops may load besides the model's library, sklearn, "
         "numpy, scipy and this package"
@@ -96,6 +100,21 @@ class TrainParams(_Strict):
 class PromotionParams(_Strict):
     min_improvement: float = Field(ge=0, lt=1)
     register_queued: bool
+    metric: Literal[tuple(METRICS)] | None = Field(  # type: ignore[valid-type]
+        None, description="the holdout metric the gate compares; None: the task's own"
+    )
+
+    def gate_metric(self, task: Task) -> str:
+        """The metric the gate compares: conf/promotion/'s, or the task's default."""
+        metric = self.metric or task.default_metric
+        if metric not in task.metric_names:
+            raise InvalidParams(
+                [
+                    f"promotion.metric: {metric!r} is not a {task.name} metric; give one of"
+                    f" {list(task.metric_names)}, or null for {task.default_metric!r}"
+                ]
+            )
+        return metric
 
 
 class SegmentParams(_Strict):

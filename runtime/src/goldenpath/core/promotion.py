@@ -1,7 +1,9 @@
 """The promotion gate: a trained model replaces the champion of record only if it wins.
 
-It must beat the champion's holdout MAE by `promotion.min_improvement`, both scored
-on the same holdout, so the comparison stays fair when the data changed. A champion
+It must beat the champion's holdout figure by `promotion.min_improvement`, both scored
+on the same holdout, so the comparison stays fair when the data changed. The figure is
+`promotion.metric`, or the task's own (core/tasks.py: MAE for a regression, log-loss
+for a classifier), compared in the direction that metric is better. A champion
 that no longer fits the contract (trained on another branch) cannot be scored and
 gives up its place. Registration is idempotent: a model restored from DVC's run
 cache keeps the version it has. `challenger` goes to the best model that did not win.
@@ -17,10 +19,10 @@ import pandas as pd
 from . import model_io
 from .champion import UNREGISTERED, ChampionRecord, install_champion
 from .contract import Contract
-from .modeling import mae
 from .params import PromotionParams
 from .reference import baseline
-from .registry import BASELINE, CHALLENGER, CHAMPION, Registry, champion_uri
+from .registry import BASELINE, CHALLENGER, CHAMPION, GATE_METRIC, Registry, champion_uri
+from .tasks import METRICS, Task
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,15 @@ class Candidate:
 
 @dataclass
 class Decision:
+    """The gate's verdict; the figures are `metric`'s, under keys that name it
+    (`holdout_mae`, `holdout_log_loss`...)."""
+
     model_name: str
+    metric: str
     candidate: dict
     champion_before: dict | None
     promoted: bool
-    champion_mae: float  # the champion's after the gate, on this holdout
+    champion_score: float  # the champion's after the gate, on this holdout
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -47,26 +53,36 @@ class Decision:
 class Gate:
     registry: Registry
     contract: Contract
+    task: Task
     holdout: pd.DataFrame
     promotion: PromotionParams
     may_register: str | None  # None, or why this run registers nothing
     server: bool  # the champion of record is the server's (else the champion directory's)
     segment: str  # the feature whose groups get their own baseline figures
     notes: list[str] = field(default_factory=list)
+    metric: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metric = self.promotion.gate_metric(self.task)  # refused here if it does not fit
 
     def predict(self, uri: str, what: str) -> np.ndarray | None:
-        """The model's holdout predictions; None (and a note) if it does not fit the contract."""
+        """The model's holdout scores; None (and a note) if it does not fit the contract."""
         try:
             model_io.check_fits(uri, self.contract, what)
         except model_io.IncompatibleModel as problem:
             self.notes.append(str(problem))
             return None
-        return model_io.load_model(uri).predict(self.holdout[self.contract.feature_names])
+        model = model_io.load_model(uri)
+        return self.task.scores(model, self.holdout[self.contract.feature_names])
 
     def score(self, uri: str, what: str) -> float | None:
         if (predicted := self.predict(uri, what)) is None:
             return None
-        return mae(self.holdout[self.contract.target.name], predicted)
+        return self.task.metric(self.metric, self.holdout[self.contract.target.name], predicted)
+
+    def wins(self, new: float, old: float | None) -> bool:
+        """`new` beats `old` by `promotion.min_improvement`, the way `metric` is better."""
+        return old is None or METRICS[self.metric].better(new, old, self.promotion.min_improvement)
 
     def __call__(self, candidate: Candidate, champion_dir: Path, keep=()) -> Decision:
         """Apply the gate; `champion_dir` ends up holding the champion (`keep`: its sub-folders
@@ -75,13 +91,14 @@ class Gate:
         predicted = self.predict(str(candidate.model_dir), what)
         if predicted is None:
             raise model_io.IncompatibleModel(self.notes[-1])
-        new_mae = mae(self.holdout[self.contract.target.name], predicted)
-        figures = baseline(self.holdout, predicted, self.contract, self.segment)
+        actual, metric = self.holdout[self.contract.target.name], self.metric
+        figures = self.task.metrics(actual, predicted)
+        new_score = self.task.metric(metric, actual, predicted)
+        baseline_figures = baseline(self.holdout, predicted, self.contract, self.segment, self.task)
         champion = champion_uri(champion_dir, self.registry, self.server)
-        old_mae = self.score(*champion) if champion else None
+        old_score = self.score(*champion) if champion else None
         same = champion is not None and self._run_of(champion[0]) == candidate.run_id
-        wins = old_mae is None or new_mae < old_mae * (1 - self.promotion.min_improvement)
-        promoted = same or wins
+        promoted = same or self.wins(new_score, old_score)
 
         version = None
         if self.may_register is not None:
@@ -91,9 +108,11 @@ class Gate:
             self.notes.append(missing)
         else:
             version = self.registry.register(candidate.model_uri, candidate.run_id)
-            self.registry.tag(version, "holdout_mae", f"{new_mae:.4f}")
-            self.registry.tag(version, BASELINE, json.dumps(figures))
-            self._move_aliases(version, new_mae, promoted, old_mae)
+            for name, value in figures.items():
+                self.registry.tag(version, f"holdout_{name}", f"{value:.4f}")
+            self.registry.tag(version, GATE_METRIC, metric)
+            self.registry.tag(version, BASELINE, json.dumps(baseline_figures))
+            self._move_aliases(version, new_score, promoted, old_score)
 
         if promoted and (version or not same):  # else the same model keeps its record
             record = ChampionRecord.of(
@@ -101,18 +120,21 @@ class Gate:
                 self.registry.name,
                 version or UNREGISTERED,
                 candidate.run_id,
-                new_mae,
+                figures,
+                metric,
             )
-            record = replace(record, baseline=figures)  # what live traffic is compared with
+            record = replace(record, baseline=baseline_figures)  # what live traffic meets
             install_champion(candidate.model_dir, champion_dir, record, keep)
         elif champion and self.server:  # the commit carries the champion it was compared with
             self.registry.fetch(self.registry.alias(CHAMPION), champion_dir, keep)
+        figure = f"holdout_{metric}"
         return Decision(
             model_name=self.registry.name,
-            candidate={"run_id": candidate.run_id, "version": version, "holdout_mae": new_mae},
-            champion_before={"model": champion[1], "holdout_mae": old_mae} if champion else None,
+            metric=metric,
+            candidate={"run_id": candidate.run_id, "version": version, figure: new_score},
+            champion_before={"model": champion[1], figure: old_score} if champion else None,
             promoted=promoted,
-            champion_mae=new_mae if promoted or old_mae is None else old_mae,
+            champion_score=new_score if promoted or old_score is None else old_score,
             notes=self.notes,
         )
 
@@ -122,23 +144,24 @@ class Gate:
         record = ChampionRecord.read(Path(uri))
         return record.run_id if record else None
 
-    def _move_aliases(self, version: str, new_mae: float, promoted: bool, old_mae) -> None:
+    def _move_aliases(self, version: str, new_score: float, promoted: bool, old_score) -> None:
         """`champion` to the winner; `challenger` to the best model that did not win."""
         registry, losers = self.registry, {}
         if promoted:
             dethroned = registry.alias(CHAMPION)
             registry.set_alias(CHAMPION, version)
-            if dethroned and str(dethroned.version) != version and old_mae is not None:
-                losers[str(dethroned.version)] = old_mae
+            if dethroned and str(dethroned.version) != version and old_score is not None:
+                losers[str(dethroned.version)] = old_score
         else:
-            losers[version] = new_mae
+            losers[version] = new_score
         challenger = registry.alias(CHALLENGER)
         current = str(challenger.version) if challenger else None
         if current and current not in losers and current != version:
             what = f"the challenger, {registry.name} version {current}"
-            if (challenger_mae := self.score(registry.uri(current), what)) is not None:
-                losers[current] = challenger_mae
+            if (challenger_score := self.score(registry.uri(current), what)) is not None:
+                losers[current] = challenger_score
         if losers:
-            registry.set_alias(CHALLENGER, min(losers, key=losers.__getitem__))
+            best = max if METRICS[self.metric].higher_is_better else min
+            registry.set_alias(CHALLENGER, best(losers, key=losers.__getitem__))
         elif current == version:
             registry.drop_alias(CHALLENGER)

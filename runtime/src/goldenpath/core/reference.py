@@ -5,7 +5,8 @@
   numeric feature's range and each categorical feature's values in the training
   rows. The service counts inputs outside it.
 - The baseline, recorded with the champion at promotion (core/promotion.py): the
-  mean and spread of its holdout predictions and its holdout MAE by segment. The
+  mean and spread of its holdout predictions and its holdout MAE by segment (a
+  classifier's: of its probabilities, and its log-loss by segment). The
   alerts and `make monitor` compare live predictions and errors with it.
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .contract import Contract
+from .tasks import Task
 
 PROFILE = "training_profile"  # the key of the profile in a model's metadata
 
@@ -27,13 +29,31 @@ def training_profile(rows: pd.DataFrame, contract: Contract) -> dict[str, Any]:
 
 
 def baseline(
-    holdout: pd.DataFrame, predicted: np.ndarray, contract: Contract, segment: str
+    holdout: pd.DataFrame, predicted: np.ndarray, contract: Contract, segment: str, task: Task
 ) -> dict[str, Any]:
-    """The model's holdout predictions and errors, overall and by `segment`."""
-    errors = (holdout[contract.target.name] - predicted).abs()
-    by_segment = errors.groupby(holdout[segment], observed=True, sort=True).mean()
+    """The model's holdout scores and errors, overall and by `segment`.
+
+    A regression's: its predictions' mean and spread, its MAE by segment. A classifier's:
+    the mean and spread of its probability of the positive class (binary) or of its most
+    likely class (multiclass), and its log-loss by segment.
+    """
+    actual = holdout[contract.target.name]
+    if task.is_classification:
+        shown = predicted if task.name == "binary" else predicted.max(axis=1)
+        figure, frame = "log_loss", pd.DataFrame({"actual": actual.to_numpy()}, holdout.index)
+        groups = frame.groupby(holdout[segment], observed=True, sort=True).indices
+        by_segment = {
+            value: task.metric(figure, actual.iloc[rows], predicted[rows])
+            for value, rows in groups.items()
+        }
+    else:
+        shown, figure = predicted, "mae"
+        errors = (actual - predicted).abs()
+        by_segment = errors.groupby(holdout[segment], observed=True, sort=True).mean().to_dict()
     return {
-        "prediction_mean": round(float(np.mean(predicted)), 4),
-        "prediction_std": round(float(np.std(predicted)), 4),
-        "mae_by_segment": {str(value): round(float(mae), 4) for value, mae in by_segment.items()},
+        "prediction_mean": round(float(np.mean(shown)), 4),
+        "prediction_std": round(float(np.std(shown)), 4),
+        f"{figure}_by_segment": {
+            str(value): round(float(score), 4) for value, score in by_segment.items()
+        },
     }

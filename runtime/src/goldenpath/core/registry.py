@@ -19,6 +19,8 @@ from .champion import ChampionRecord, install_champion
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 BASELINE = "baseline"  # the model version's tag that holds ChampionRecord.baseline, as JSON
+GATE_METRIC = "gate_metric"  # the tag naming the metric its gate compared (holdout_<metric>)
+HOLDOUT = "holdout_"  # the prefix of the tags that hold its holdout metrics
 
 
 class Registry:
@@ -67,10 +69,15 @@ class Registry:
         self.client.set_model_version_tag(self.name, version, key, value)
 
     def describe(self, version: ModelVersion) -> ChampionRecord:
-        mae = version.tags.get("holdout_mae")
+        holdout = {
+            tag.removeprefix(HOLDOUT): float(value)
+            for tag, value in version.tags.items()
+            if tag.startswith(HOLDOUT)
+        }
         number = str(version.version)  # an int in some stores, a str in others
+        metric = version.tags.get(GATE_METRIC, "mae")  # registered by 1.1 or earlier: MAE
         record = ChampionRecord.of(
-            self.uri(number), self.name, number, version.run_id, None if mae is None else float(mae)
+            self.uri(number), self.name, number, version.run_id, holdout, metric
         )
         return replace(record, baseline=json.loads(version.tags.get(BASELINE, "{}")))
 

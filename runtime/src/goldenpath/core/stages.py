@@ -23,7 +23,7 @@ REVISIONS = {
     "split": 1,
     "train": 1,
     "evaluate": 1,
-    "register": 1,
+    "register": 2,
 }
 # The libraries whose versions shape each stage's output, besides the model's library.
 _TABLES = ("pandas", "pyarrow")

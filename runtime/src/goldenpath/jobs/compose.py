@@ -10,8 +10,10 @@ import os
 import sys
 
 from ..core import stages
+from ..core.modeling import check_task
 from ..core.params import PARAMS_FILE, compose_params, drift, load_params, parse_params
 from ..core.problems import Problem, report_problems
+from ..core.project import use_case
 
 
 class Drift(Problem):
@@ -21,13 +23,16 @@ class Drift(Problem):
 def main() -> None:
     if "DVC_EXP_NAME" in os.environ:
         # `dvc exp run` composed params.yaml already, with its -S overrides.
-        model = load_params().model
-        model.check()
-        stages.write(model.library)
+        params = load_params()
+        params.model.check()
+        check_task(params, use_case().contract)
+        stages.write(params.model.library)
         return
     text = compose_params()
-    model = parse_params(text).model
-    model.check()  # a typo stops here, before anything is written
+    params = parse_params(text)
+    params.model.check()  # a typo stops here, before anything is written
+    check_task(params, use_case().contract)  # and a model that does not fit the task
+    model = params.model
     changed = drift(text)
     if sys.argv[1:] == ["--check"]:
         if changed:

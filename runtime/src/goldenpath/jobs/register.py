@@ -18,12 +18,12 @@ import pandas as pd
 
 from ..core import model_io, segments
 from ..core.champion import ChampionRecord
-from ..core.modeling import mae
 from ..core.params import load_params
 from ..core.problems import report_problems
 from ..core.project import use_case
 from ..core.promotion import Candidate, Gate
 from ..core.registry import Registry
+from ..core.tasks import LABELS, METRICS, task_of
 from ..core.tracking import configure_tracking, project_root, uses_server
 from ..io.tables import read_table
 from . import stage_paths
@@ -37,6 +37,7 @@ def main() -> None:
     case = use_case()
     configure_tracking(case.experiment)
     holdout = read_table(paths.holdout)
+    task = task_of(case.contract, params.train.threshold)
     run = json.loads((paths.trained / "run.json").read_text())
     if os.environ.get(DRY_RUN) == "1":
         why_not = f"a dry run ({DRY_RUN}=1): the gate's verdict, nothing registered"
@@ -49,6 +50,7 @@ def main() -> None:
         return Gate(
             Registry(name),
             case.contract,
+            task,
             rows,
             params.promotion,
             why_not,
@@ -64,19 +66,18 @@ def main() -> None:
     decision = overall.as_dict()
     champions = paths.champion / segments.FOLDER
     if params.segment.per_segment:
-        decision["segments"] = _segment_gates(case, paths, run, holdout, gate)
+        decision["segments"] = _segment_gates(case, task, paths, run, holdout, gate)
     else:  # one model for every row: the set is the global champion alone
         shutil.rmtree(champions, ignore_errors=True)
     paths.decision.write_text(json.dumps(decision, indent=2) + "\n")
     _report(decision)
 
 
-def _segment_gates(case, paths, run, holdout: pd.DataFrame, gate) -> dict[str, dict]:
+def _segment_gates(case, task, paths, run, holdout: pd.DataFrame, gate) -> dict[str, dict]:
     """Each segment's gate; its champion serves it where it beats the global champion."""
     by, contract = case.segment, case.contract
     global_model = model_io.load_model(str(paths.champion))
-    predicted = global_model.predict(holdout[contract.feature_names])
-    global_predicted = pd.Series(predicted, holdout.index)
+    global_scores = task.scores(global_model, holdout[contract.feature_names])
     decisions = {}
     for value, model_uri in run["segments"].items():
         rows = holdout[holdout[by] == value]
@@ -87,11 +88,12 @@ def _segment_gates(case, paths, run, holdout: pd.DataFrame, gate) -> dict[str, d
         champion_dir = paths.champion / segments.FOLDER / folder
         name = segments.registered_name(case.name, value)
         decision = gate(name, rows)(candidate, champion_dir).as_dict()
-        global_mae = mae(rows[contract.target.name], global_predicted[rows.index])
-        serves = decision["champion_mae"] < global_mae
+        metric, where = decision["metric"], holdout.index.get_indexer(rows.index)
+        global_score = task.metric(metric, rows[contract.target.name], global_scores[where])
+        serves = METRICS[metric].better(decision["champion_score"], global_score)
         if (record := ChampionRecord.read(champion_dir)) is not None:
             replace(record, serves=serves, segment=value).write(champion_dir)
-        decisions[value] = decision | {"global_champion_mae": global_mae, "serves": serves}
+        decisions[value] = decision | {f"global_champion_{metric}": global_score, "serves": serves}
     return decisions
 
 
@@ -100,7 +102,7 @@ def _report(decision: dict) -> None:
         candidate = d["candidate"]
         verdict = "the champion" if d["promoted"] else "not the champion"
         version = candidate["version"] or "(unregistered)"
-        figure = f"holdout MAE {candidate['holdout_mae']:.3f}"
+        figure = f"holdout {LABELS[d['metric']]} {candidate['holdout_' + d['metric']]:.3f}"
         return f"{d['model_name']} {version}: {verdict} ({figure})"
 
     print(line(decision))

@@ -11,11 +11,12 @@ import pandas as pd
 
 from ..core import model_io, segments
 from ..core.fanout import fan_out
-from ..core.modeling import fit_model, regression_metrics
+from ..core.modeling import fit_model
 from ..core.params import PARAMS_FILE, load_params
 from ..core.problems import report_problems
 from ..core.project import use_case
 from ..core.reference import PROFILE, training_profile
+from ..core.tasks import task_of
 from ..core.tracking import configure_tracking, provenance
 from ..io.tables import read_table
 from . import stage_paths
@@ -49,8 +50,9 @@ def main() -> None:
         }
         mlflow.log_params(pd.json_normalize(read, sep=".").iloc[0].to_dict())
         mlflow.log_artifact(str(PARAMS_FILE), "config")
-        fitted = model.predict(features)
-        mlflow.log_metrics({f"train_{k}": v for k, v in regression_metrics(target, fitted).items()})
+        task = task_of(contract, params.train.threshold)
+        fitted = task.metrics(target, task.scores(model, features))
+        mlflow.log_metrics({f"train_{name}": value for name, value in fitted.items()})
         profile = {PROFILE: training_profile(table, contract)}  # what the service compares with
         model_uri = model_io.log_model(model, features, trusted(model), tags | profile)
         uris = {}

@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from ..core.stages import RUNTIME_FILE
+from ..core.tasks import LABELS
 from . import service_check
 
 MARKER = (
@@ -218,8 +219,10 @@ def _served(side: dict | None) -> str:
         return f"❌ did not answer: {side['problem']}"
     version = side.get("version") or {}
     served = f"✅ {version.get('model_name', 'version')} {side['model_version']}"
-    if version.get("holdout_mae") is not None:
-        served += f", holdout MAE {version['holdout_mae']:.3f}"
+    metric = version.get("metric", "mae")
+    holdout = version.get("holdout") or {"mae": version.get("holdout_mae")}  # 1.1's: MAE only
+    if holdout.get(metric) is not None:
+        served += f", holdout {LABELS.get(metric, metric)} {holdout[metric]:.3f}"
     if version.get("prediction_path"):
         served += f", {version['prediction_path']} predictions"
     return served

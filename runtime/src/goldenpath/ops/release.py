@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import model_io
+from ..core.tasks import LABELS
 from .image_tags import ref, tags
 
 SERVER = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
@@ -229,14 +230,15 @@ def main() -> None:
     decision = json.loads(Path("reports/registration.json").read_text())
     champion = json.loads(Path("models/champion/champion.json").read_text())
     version, candidate = champion["model_version"], decision["candidate"]
+    figure, label = f"holdout_{decision['metric']}", LABELS[decision["metric"]]
     verdict = (
         f"The commit's model, {decision['model_name']} version {candidate['version']} "
-        f"(holdout MAE {candidate['holdout_mae']:.3f}), "
+        f"(holdout {label} {candidate[figure]:.3f}), "
         + ("is the champion." if decision["promoted"] else "did not beat the champion, ")
     )
     if not decision["promoted"]:
         before = decision["champion_before"]
-        verdict += f"{before['model']} (MAE {before['holdout_mae']:.3f} on the same holdout)."
+        verdict += f"{before['model']} ({label} {before[figure]:.3f} on the same holdout)."
     model_tag = f"{image}:model-{version}"
     now = fingerprint(champion)
     why = why_build(model_tag, now, released(model_tag))

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..core.tasks import LABELS
 from .release import DVC, require_server, step
 
 MARKER = "<!-- retrain-report -->"
@@ -37,13 +38,15 @@ def report(fetched: list[str]) -> str:
     decision = json.loads(Path("reports/registration.json").read_text())
     metrics = json.loads(Path("metrics.json").read_text())
     new, before = decision["candidate"], decision["champion_before"]
+    metric = decision["metric"]  # the promotion gate's
+    figure, label = f"holdout_{metric}", LABELS[metric]
     rows = [
-        "| Model | Holdout MAE |",
+        f"| Model | Holdout {label} |",
         "| --- | ---: |",
-        f"| retrained on this data | {new['holdout_mae']:.4f} |",
+        f"| retrained on this data | {new[figure]:.4f} |",
     ]
     if before:
-        rows.append(f"| champion, {before['model']} | {before['holdout_mae']:.4f} |")
+        rows.append(f"| champion, {before['model']} | {before[figure]:.4f} |")
     verdict = (
         "**It would replace the champion**: merging releases it."
         if decision["promoted"]
@@ -57,8 +60,8 @@ def report(fetched: list[str]) -> str:
             "### Scheduled retrain",
             "",
             f"Fresh data: {data}. Both models scored on this data's holdout "
-            f"({metrics['holdout']['mae']:.4f} MAE; predicting the mean: "
-            f"{metrics['baseline_mae']:.4f}).",
+            f"({metrics['holdout'][metric]:.4f} {label}; a model that learnt nothing: "
+            f"{metrics['baseline_' + metric]:.4f}).",
             "",
             *rows,
             "",

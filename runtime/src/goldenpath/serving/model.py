@@ -56,6 +56,12 @@ def load_served_model(uri: str, contract: Contract, one_thread: bool = True) -> 
     """The model at `uri`, checked against `contract`; ModelUnavailable says what to do if not.
 
     `one_thread`: as a service's worker runs it (batch scoring takes every core instead)."""
+    if contract.task != "regression":  # its answer: a class and probabilities, not a number
+        raise ModelUnavailable(
+            f"the use case is a {contract.task} classification (usecase.py): this runtime trains,"
+            " evaluates and gates a classifier (`make repro`), and serves and scores regressions"
+            " only; a classifier's service, its class and probabilities, is not built yet"
+        )
     record = _registered(uri) if uri.startswith("models:/") else _local(uri)
     what = f"{record.model_name} version {record.model_version} ({uri})"
     model_io.check_fits(uri, contract, what)

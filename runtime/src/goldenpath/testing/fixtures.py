@@ -146,7 +146,7 @@ def model_dir(
     path = tmp_path_factory.mktemp("served") / "champion"
     model = fit_small_model(use_case.contract, orders)
     save_fitted(model, path, orders, use_case.contract, PROVENANCE)
-    ChampionRecord.of(str(path), use_case.name, SERVED_VERSION, "run-1", 1.5).write(path)
+    ChampionRecord.of(str(path), use_case.name, SERVED_VERSION, "run-1", {"mae": 1.5}).write(path)
     return path
 
 
@@ -168,6 +168,6 @@ def model_set(
         folder = path / "segments" / value
         save_fitted(fit_small_model(contract, rows, max_iter=10), folder, rows, contract)
         name = f"{use_case.name}-{value}"
-        record = ChampionRecord.of(str(folder), name, SEGMENT_VERSION, "run-2", 1.0)
+        record = ChampionRecord.of(str(folder), name, SEGMENT_VERSION, "run-2", {"mae": 1.0})
         replace(record, serves=serves, segment=value).write(folder)
     return path, values[0]

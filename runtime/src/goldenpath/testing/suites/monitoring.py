@@ -40,7 +40,15 @@ class TestMonitoring:
         by_segment = errors.groupby(reference[by]).mean().round(4).to_dict()
         baseline = {"prediction_mean": 0, "prediction_std": 1, "mae_by_segment": by_segment}
         record = ChampionRecord(
-            use_case.name, "1", "r", round(errors.mean(), 4), "c", "f", "d", "", baseline=baseline
+            use_case.name,
+            "1",
+            "r",
+            {"mae": round(errors.mean(), 4)},
+            "c",
+            "f",
+            "d",
+            "",
+            baseline=baseline,
         )
 
         def findings(live: pd.DataFrame) -> dict:

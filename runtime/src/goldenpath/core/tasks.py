@@ -1,0 +1,200 @@
+"""What a model predicts and how it is scored: a regression, or a binary or multiclass
+classification (the contract's `task`).
+
+Per task: how the estimator is wrapped, what the model's scores are (a number, or one
+probability per class in the contract's order of categories), the holdout metrics, a
+baseline to beat (the training mean, or the classes' training frequencies) and the
+promotion gate's default metric. Every stage scores a model through its task, so
+training, evaluation and the gate cannot disagree on what "better" means.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as sk
+
+from .problems import Problem
+
+TaskName = Literal["regression", "binary", "multiclass"]
+TASKS: tuple[TaskName, ...] = ("regression", "binary", "multiclass")
+
+
+class TaskMismatch(Problem):
+    """The configuration asks for what the use case's task cannot take (a regressor for a
+    classification, a log target for a class)."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A holdout figure: `compute(actual, scores, task)`, and which way is better."""
+
+    compute: Callable[[pd.Series, np.ndarray, "Task"], float]
+    higher_is_better: bool
+
+    def better(self, new: float, old: float, margin: float = 0.0) -> bool:
+        """`new` beats `old` by at least `margin`, a fraction of `old`'s size."""
+        if self.higher_is_better:
+            return new > old + abs(old) * margin
+        return new < old - abs(old) * margin
+
+
+def _labels(task: "Task", scores: np.ndarray) -> np.ndarray:
+    return task.decide(scores)
+
+
+def _positive(task: "Task", actual: pd.Series) -> np.ndarray:
+    return (np.asarray(actual) == task.classes[-1]).astype(int)
+
+
+def _log_loss(actual: pd.Series, scores: np.ndarray, task: "Task") -> float:
+    order = np.argsort(task.classes)  # scikit-learn takes the columns in sorted label order
+    probabilities = task.probabilities(scores)[:, order]
+    return float(sk.log_loss(actual, probabilities, labels=list(np.asarray(task.classes)[order])))
+
+
+def _at_threshold(score: Callable) -> Callable:
+    def compute(actual: pd.Series, scores: np.ndarray, task: "Task") -> float:
+        return float(score(_positive(task, actual), _positive(task, _labels(task, scores))))
+
+    return compute
+
+
+def _ranking(score: Callable) -> Callable:
+    def compute(actual: pd.Series, scores: np.ndarray, task: "Task") -> float:
+        positive = _positive(task, actual)
+        if positive.min() == positive.max():  # one class only: no ranking to score
+            return float("nan")
+        return float(score(positive, scores))
+
+    return compute
+
+
+METRICS: dict[str, Metric] = {
+    "mae": Metric(lambda a, s, t: float(sk.mean_absolute_error(a, s)), False),
+    "rmse": Metric(lambda a, s, t: float(np.sqrt(sk.mean_squared_error(a, s))), False),
+    "r2": Metric(lambda a, s, t: float(sk.r2_score(a, s)), True),
+    "log_loss": Metric(_log_loss, False),
+    "roc_auc": Metric(_ranking(sk.roc_auc_score), True),
+    "pr_auc": Metric(_ranking(sk.average_precision_score), True),
+    "brier": Metric(lambda a, s, t: float(sk.brier_score_loss(_positive(t, a), s)), False),
+    "precision": Metric(_at_threshold(partial(sk.precision_score, zero_division=0)), True),
+    "recall": Metric(_at_threshold(partial(sk.recall_score, zero_division=0)), True),
+    "f1": Metric(_at_threshold(partial(sk.f1_score, zero_division=0)), True),
+    "accuracy": Metric(lambda a, s, t: float(sk.accuracy_score(a, _labels(t, s))), True),
+    "macro_f1": Metric(
+        lambda a, s, t: float(
+            sk.f1_score(a, _labels(t, s), labels=list(t.classes), average="macro", zero_division=0)
+        ),
+        True,
+    ),
+}
+
+# How reports name each metric.
+LABELS = {
+    "mae": "MAE", "rmse": "RMSE", "r2": "R²", "log_loss": "log-loss", "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC", "brier": "Brier score", "precision": "precision", "recall": "recall",
+    "f1": "F1", "accuracy": "accuracy", "macro_f1": "macro-F1",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task, with the target's classes (classification) and the decision threshold (binary).
+
+    Scores: a regression's predictions; a binary model's probability of the positive
+    class (the last of the target's categories); a multiclass model's probabilities,
+    one column per category, in the contract's order.
+    """
+
+    name: TaskName
+    classes: tuple[str, ...] = ()
+    threshold: float = 0.5
+
+    @property
+    def is_classification(self) -> bool:
+        return self.name != "regression"
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return {
+            "regression": ("mae", "rmse", "r2"),
+            "binary": ("log_loss", "roc_auc", "pr_auc", "brier", "precision", "recall", "f1"),
+            "multiclass": ("log_loss", "macro_f1", "accuracy"),
+        }[self.name]
+
+    @property
+    def default_metric(self) -> str:
+        """The promotion gate's metric unless conf/promotion/ names another."""
+        return "mae" if self.name == "regression" else "log_loss"
+
+    def metrics(self, actual: pd.Series, scores: np.ndarray) -> dict[str, float]:
+        return {name: METRICS[name].compute(actual, scores, self) for name in self.metric_names}
+
+    def metric(self, name: str, actual: pd.Series, scores: np.ndarray) -> float:
+        return METRICS[name].compute(actual, scores, self)
+
+    def scores(self, model: Any, features: pd.DataFrame) -> np.ndarray:
+        """The model's scores for `features` (see the class's docstring)."""
+        if not self.is_classification:
+            return np.asarray(model.predict(features), dtype=float)
+        learnt = [str(value) for value in model.classes_]
+        probabilities = model.predict_proba(features)
+        # A class the training rows lacked has no column: its probability is 0.
+        ordered = np.zeros((len(features), len(self.classes)))
+        for column, value in enumerate(learnt):
+            ordered[:, self.classes.index(value)] = probabilities[:, column]
+        return ordered[:, -1] if self.name == "binary" else ordered
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """One column per class, in the contract's order."""
+        if self.name == "binary":
+            return np.column_stack([1 - scores, scores])
+        return scores
+
+    def decide(self, scores: np.ndarray) -> np.ndarray:
+        """The predicted class of each row (binary: the positive one at `threshold` or above)."""
+        classes = np.asarray(self.classes, dtype=object)
+        if self.name == "binary":
+            return classes[(scores >= self.threshold).astype(int)]
+        return classes[np.argmax(scores, axis=1)]
+
+    def baseline(self, train_target: pd.Series, rows: int) -> np.ndarray:
+        """The scores of a model that learnt nothing: the mean, or the classes' frequencies."""
+        if not self.is_classification:
+            return np.full(rows, float(train_target.mean()))
+        values = train_target.astype(str).value_counts(normalize=True)
+        prior = np.array([values.get(value, 0.0) for value in self.classes])
+        if self.name == "binary":
+            return np.full(rows, prior[-1])
+        return np.tile(prior, (rows, 1))
+
+    def wrap(self, estimator: Any, log_target: bool, model_name: str) -> Any:
+        """The estimator, fitting log(target) if asked; refused if it does not fit the task."""
+        from sklearn.base import is_classifier, is_regressor
+
+        kind = "a classifier" if self.is_classification else "a regressor"
+        fits = is_classifier(estimator) if self.is_classification else is_regressor(estimator)
+        if not fits:
+            raise TaskMismatch(
+                f"model._target_ {model_name!r} is not {kind}, and the use case is a"
+                f" {self.name} task (usecase.py): choose {kind}'s config in conf/model/"
+            )
+        if not log_target:
+            return estimator
+        if self.is_classification:
+            raise TaskMismatch(
+                f"train.log_target is true, and the use case is a {self.name} task: a log"
+                " target is for a regression; set it false in conf/train/"
+            )
+        from sklearn.compose import TransformedTargetRegressor
+
+        return TransformedTargetRegressor(estimator, func=np.log, inverse_func=np.exp)
+
+
+def task_of(contract: Any, threshold: float = 0.5) -> Task:
+    """The contract's task, its classes being the target's categories."""
+    return Task(contract.task, tuple(contract.target.categories), threshold)
