@@ -11,7 +11,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .contract import Contract
 from .params import ModelParams, Params
-from .tasks import task_of
+from .tasks import gate_metric, task_of
 
 
 def build_model(contract: Contract, model: ModelParams, log_target: bool = False) -> Pipeline:
@@ -49,4 +49,4 @@ def fit_model(
 def check_task(params: Params, contract: Contract) -> None:
     """Refuse, before any stage runs, a model, log target or gate metric the task cannot take."""
     build_model(contract, params.model, params.train.log_target)
-    params.promotion.gate_metric(task_of(contract, params.train.threshold))
+    gate_metric(task_of(contract, params.train.threshold), params.promotion.metric)

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from .problems import Problem
-from .tasks import METRICS, Task
+from .tasks import METRICS
 
 PARAMS_FILE = Path("params.yaml")
 CONF_DIR = Path("conf")
@@ -103,18 +103,6 @@ class PromotionParams(_Strict):
     metric: Literal[tuple(METRICS)] | None = Field(  # type: ignore[valid-type]
         None, description="the holdout metric the gate compares; None: the task's own"
     )
-
-    def gate_metric(self, task: Task) -> str:
-        """The metric the gate compares: conf/promotion/'s, or the task's default."""
-        metric = self.metric or task.default_metric
-        if metric not in task.metric_names:
-            raise InvalidParams(
-                [
-                    f"promotion.metric: {metric!r} is not a {task.name} metric; give one of"
-                    f" {list(task.metric_names)}, or null for {task.default_metric!r}"
-                ]
-            )
-        return metric
 
 
 class SegmentParams(_Strict):

@@ -22,7 +22,7 @@ from .contract import Contract
 from .params import PromotionParams
 from .reference import baseline
 from .registry import BASELINE, CHALLENGER, CHAMPION, GATE_METRIC, Registry, champion_uri
-from .tasks import METRICS, Task
+from .tasks import METRICS, Task, gate_metric
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,9 @@ class Gate:
     metric: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.metric = self.promotion.gate_metric(self.task)  # refused here if it does not fit
+        self.metric = gate_metric(
+            self.task, self.promotion.metric
+        )  # refused here if it does not fit
 
     def predict(self, uri: str, what: str) -> np.ndarray | None:
         """The model's holdout scores; None (and a note) if it does not fit the contract."""

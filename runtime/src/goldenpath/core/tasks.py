@@ -198,3 +198,14 @@ class Task:
 def task_of(contract: Any, threshold: float = 0.5) -> Task:
     """The contract's task, its classes being the target's categories."""
     return Task(contract.task, tuple(contract.target.categories), threshold)
+
+
+def gate_metric(task: Task, configured: str | None) -> str:
+    """The metric the promotion gate compares: `promotion.metric`, or the task's default."""
+    metric = configured or task.default_metric
+    if metric not in task.metric_names:
+        raise TaskMismatch(
+            f"promotion.metric: {metric!r} is not a {task.name} metric; give one of"
+            f" {list(task.metric_names)} in conf/promotion/, or null for {task.default_metric!r}"
+        )
+    return metric

@@ -18,7 +18,7 @@ from ..core import model_io, segments
 from ..core.params import load_params
 from ..core.problems import report_problems
 from ..core.project import use_case
-from ..core.tasks import LABELS, METRICS, Task, task_of
+from ..core.tasks import LABELS, METRICS, Task, gate_metric, task_of
 from ..core.tracking import configure_tracking, log_to_run
 from ..io.tables import read_table, write_table
 from . import stage_paths
@@ -32,7 +32,7 @@ def main() -> None:
     params, case = load_params(), use_case()
     contract = case.contract
     task = task_of(contract, params.train.threshold)
-    metric = params.promotion.gate_metric(task)
+    metric = gate_metric(task, params.promotion.metric)
     target, by = contract.target.name, case.segment
     train = read_table(paths.split_dir / "train.parquet")
     holdout = read_table(paths.split_dir / "holdout.parquet")
