@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from goldenpath import summary
 from goldenpath.core import model_io, project
 from goldenpath.core.champion import ChampionRecord
+from goldenpath.core.fanout import SCHEDULER
 from goldenpath.core.tasks import METRICS, Task, TaskMismatch
 from goldenpath.jobs import compose as compose_stage
 from goldenpath.serving.model import ModelUnavailable, load_served_set
@@ -180,3 +182,35 @@ def test_a_binary_decision_takes_the_threshold() -> None:
     actual = pd.Series(["no", "yes", "yes"])
     at_06 = Task("binary", ("no", "yes"), 0.6).metrics(actual, scores)
     assert at_06["recall"] == 0.5 and at_06["precision"] == 1.0
+
+
+def test_a_regression_takes_any_estimator_but_a_classifier() -> None:
+    class Plain:  # a team's own: no scikit-learn mixin, no tags
+        def fit(self, rows, target):
+            return self
+
+        def predict(self, rows):
+            return np.zeros(len(rows))
+
+    plain = Plain()
+    assert Task("regression").wrap(plain, False, "mine.Plain") is plain
+    with pytest.raises(TaskMismatch, match=r"'sklearn.linear_model.LogisticRegression' is not a"):
+        Task("regression").wrap(
+            LogisticRegression(), False, "sklearn.linear_model.LogisticRegression"
+        )
+
+
+@pytest.mark.parametrize("classifying", ["binary"], indirect=True)
+def test_per_city_classifiers_are_judged_by_the_gates_metric(
+    classifying, monkeypatch, dask_cluster
+) -> None:
+    monkeypatch.setenv(SCHEDULER, dask_cluster)
+    decision = run_pipeline(monkeypatch, CLASSIFIER, "segment=per_city", "segment.min_rows=50")
+    metrics = json.loads(Path("metrics.json").read_text())["segments"]
+    assert set(decision["segments"]) == {"lisbon", "porto", "madrid"}
+    for city, gated in decision["segments"].items():
+        assert gated["metric"] == "log_loss" and gated["promoted"]
+        own, overall = gated["champion_score"], gated["global_champion_log_loss"]
+        assert gated["serves"] == (own < overall)  # lower is better
+        figures = metrics[city]
+        assert figures["own_model_wins"] == (figures["own_log_loss"] < figures["global_log_loss"])

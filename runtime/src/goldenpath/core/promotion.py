@@ -63,9 +63,8 @@ class Gate:
     metric: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.metric = gate_metric(
-            self.task, self.promotion.metric
-        )  # refused here if it does not fit
+        # Refused here, before anything is scored, if the task has no such metric.
+        self.metric = gate_metric(self.task, self.promotion.metric)
 
     def predict(self, uri: str, what: str) -> np.ndarray | None:
         """The model's holdout scores; None (and a note) if it does not fit the contract."""

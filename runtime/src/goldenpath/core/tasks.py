@@ -174,11 +174,17 @@ class Task:
 
     def wrap(self, estimator: Any, log_target: bool, model_name: str) -> Any:
         """The estimator, fitting log(target) if asked; refused if it does not fit the task."""
-        from sklearn.base import is_classifier, is_regressor
+        from sklearn.base import is_classifier
 
         kind = "a classifier" if self.is_classification else "a regressor"
-        fits = is_classifier(estimator) if self.is_classification else is_regressor(estimator)
-        if not fits:
+        # A regression takes any estimator that is not a classifier (a team's own, a library
+        # without scikit-learn's tags); a classifier must give probabilities.
+        try:
+            tagged = is_classifier(estimator)
+        except AttributeError:  # scikit-learn 1.7 asks for its tags
+            tagged = False
+        classifies = tagged or hasattr(estimator, "predict_proba")
+        if classifies != self.is_classification:
             raise TaskMismatch(
                 f"model._target_ {model_name!r} is not {kind}, and the use case is a"
                 f" {self.name} task (usecase.py): choose {kind}'s config in conf/model/"

@@ -80,7 +80,8 @@ def _segment_gates(case, task, paths, run, holdout: pd.DataFrame, gate) -> dict[
     global_scores = task.scores(global_model, holdout[contract.feature_names])
     decisions = {}
     for value, model_uri in run["segments"].items():
-        rows = holdout[holdout[by] == value]
+        here = (holdout[by] == value).to_numpy()
+        rows = holdout[here]
         if rows.empty:
             continue  # no holdout rows to judge it on: it stays unregistered
         folder = segments.key(value)
@@ -88,8 +89,8 @@ def _segment_gates(case, task, paths, run, holdout: pd.DataFrame, gate) -> dict[
         champion_dir = paths.champion / segments.FOLDER / folder
         name = segments.registered_name(case.name, value)
         decision = gate(name, rows)(candidate, champion_dir).as_dict()
-        metric, where = decision["metric"], holdout.index.get_indexer(rows.index)
-        global_score = task.metric(metric, rows[contract.target.name], global_scores[where])
+        metric = decision["metric"]
+        global_score = task.metric(metric, rows[contract.target.name], global_scores[here])
         serves = METRICS[metric].better(decision["champion_score"], global_score)
         if (record := ChampionRecord.read(champion_dir)) is not None:
             replace(record, serves=serves, segment=value).write(champion_dir)
