@@ -20,6 +20,7 @@ from goldenpath.core.tasks import METRICS, Task, TaskMismatch
 from goldenpath.jobs import compose as compose_stage
 from goldenpath.serving.model import ModelUnavailable, load_served_set
 
+from .conftest import forget_the_use_case
 from .pipeline import SOURCE, compose, registry, run_pipeline
 from .usecase import LATE_USE_CASE, LATENESS_USE_CASE
 
@@ -41,14 +42,12 @@ def classifying(workspace: Path, monkeypatch: pytest.MonkeyPatch, request):
     name = {"binary": "LATE_USE_CASE", "multiclass": "LATENESS_USE_CASE"}[request.param]
     case = {"LATE_USE_CASE": LATE_USE_CASE, "LATENESS_USE_CASE": LATENESS_USE_CASE}[name]
     monkeypatch.setenv(project.OVERRIDE, f"tests.usecase:{name}")
-    project.use_case.cache_clear()
-    project._entry_point.cache_clear()
+    forget_the_use_case()
     case.example_data(1500, 1).to_parquet(SOURCE)
     for name, config in CLASSIFIERS.items():
         (workspace / "conf" / "model" / f"{name}.yaml").write_text(config)
     yield case
-    project.use_case.cache_clear()
-    project._entry_point.cache_clear()
+    forget_the_use_case()
 
 
 CLASSIFIER = "model=hist_gradient_boosting_classifier"

@@ -42,10 +42,6 @@ class Metric:
         return new < old - abs(old) * margin
 
 
-def _labels(task: "Task", scores: np.ndarray) -> np.ndarray:
-    return task.decide(scores)
-
-
 def _positive(task: "Task", actual: pd.Series) -> np.ndarray:
     return (np.asarray(actual) == task.classes[-1]).astype(int)
 
@@ -58,7 +54,7 @@ def _log_loss(actual: pd.Series, scores: np.ndarray, task: "Task") -> float:
 
 def _at_threshold(score: Callable) -> Callable:
     def compute(actual: pd.Series, scores: np.ndarray, task: "Task") -> float:
-        return float(score(_positive(task, actual), _positive(task, _labels(task, scores))))
+        return float(score(_positive(task, actual), _positive(task, task.decide(scores))))
 
     return compute
 
@@ -84,10 +80,10 @@ METRICS: dict[str, Metric] = {
     "precision": Metric(_at_threshold(partial(sk.precision_score, zero_division=0)), True),
     "recall": Metric(_at_threshold(partial(sk.recall_score, zero_division=0)), True),
     "f1": Metric(_at_threshold(partial(sk.f1_score, zero_division=0)), True),
-    "accuracy": Metric(lambda a, s, t: float(sk.accuracy_score(a, _labels(t, s))), True),
+    "accuracy": Metric(lambda a, s, t: float(sk.accuracy_score(a, t.decide(s))), True),
     "macro_f1": Metric(
         lambda a, s, t: float(
-            sk.f1_score(a, _labels(t, s), labels=list(t.classes), average="macro", zero_division=0)
+            sk.f1_score(a, t.decide(s), labels=list(t.classes), average="macro", zero_division=0)
         ),
         True,
     ),
