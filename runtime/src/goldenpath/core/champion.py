@@ -30,6 +30,7 @@ class ChampionRecord:
     segment: str | None = None  # the segment value a segment's champion is for
     baseline: dict = field(default_factory=dict)  # at promotion: core/reference.py's baseline
     metric: str = "mae"  # the one of `holdout` the promotion gate compared
+    threshold: float | None = None  # a binary classifier's decision: train.threshold at register
 
     @property
     def holdout_mae(self) -> float | None:

@@ -21,7 +21,15 @@ from .champion import UNREGISTERED, ChampionRecord, install_champion
 from .contract import Contract
 from .params import PromotionParams
 from .reference import baseline
-from .registry import BASELINE, CHALLENGER, CHAMPION, GATE_METRIC, Registry, champion_uri
+from .registry import (
+    BASELINE,
+    CHALLENGER,
+    CHAMPION,
+    GATE_METRIC,
+    THRESHOLD,
+    Registry,
+    champion_uri,
+)
 from .tasks import METRICS, Task, gate_metric
 
 
@@ -112,6 +120,8 @@ class Gate:
             for name, value in figures.items():
                 self.registry.tag(version, f"holdout_{name}", f"{value:.4f}")
             self.registry.tag(version, GATE_METRIC, metric)
+            if self.threshold is not None:
+                self.registry.tag(version, THRESHOLD, str(self.threshold))
             self.registry.tag(version, BASELINE, json.dumps(baseline_figures))
             self._move_aliases(version, new_score, promoted, old_score)
 
@@ -128,6 +138,7 @@ class Gate:
             install_champion(candidate.model_dir, champion_dir, record, keep)
         elif champion and self.server:  # the commit carries the champion it was compared with
             self.registry.fetch(self.registry.alias(CHAMPION), champion_dir, keep)
+        self._decide_at_threshold(champion_dir)
         figure = f"holdout_{metric}"
         return Decision(
             model_name=self.registry.name,
@@ -138,6 +149,17 @@ class Gate:
             champion_score=new_score if promoted or old_score is None else old_score,
             notes=self.notes,
         )
+
+    @property
+    def threshold(self) -> float | None:
+        return self.task.threshold if self.task.name == "binary" else None
+
+    def _decide_at_threshold(self, champion_dir: Path) -> None:
+        """The champion decides at today's train.threshold, whichever run trained it: the
+        threshold is a decision about the model's probabilities, not part of the model."""
+        record = ChampionRecord.read(champion_dir)
+        if record is not None and record.threshold != self.threshold:
+            replace(record, threshold=self.threshold).write(champion_dir)
 
     def _run_of(self, uri: str) -> str | None:
         if uri.startswith("models:/"):

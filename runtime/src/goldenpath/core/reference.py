@@ -6,7 +6,8 @@
   rows. The service counts inputs outside it.
 - The baseline, recorded with the champion at promotion (core/promotion.py): the
   mean and spread of its holdout predictions and its holdout MAE by segment (a
-  classifier's: of its probabilities, and its log-loss by segment). The
+  classifier's: of its probabilities, and its log-loss by segment), with the standard
+  error of each figure (a small holdout's is noisy: `make monitor` allows for it). The
   alerts and `make monitor` compare live predictions and errors with it.
 """
 
@@ -40,20 +41,19 @@ def baseline(
     actual = holdout[contract.target.name]
     if task.is_classification:
         shown = predicted if task.name == "binary" else predicted.max(axis=1)
-        figure, frame = "log_loss", pd.DataFrame({"actual": actual.to_numpy()}, holdout.index)
-        groups = frame.groupby(holdout[segment], observed=True, sort=True).indices
-        by_segment = {
-            value: task.metric(figure, actual.iloc[rows], predicted[rows])
-            for value, rows in groups.items()
-        }
     else:
-        shown, figure = predicted, "mae"
-        errors = (actual - predicted).abs()
-        by_segment = errors.groupby(holdout[segment], observed=True, sort=True).mean().to_dict()
+        shown = predicted
+    figure = task.loss  # the mean of a loss per row: MAE, log-loss
+    losses = pd.Series(task.losses(actual, predicted), holdout.index)
+    groups = losses.groupby(holdout[segment], observed=True, sort=True)
     return {
         "prediction_mean": round(float(np.mean(shown)), 4),
         "prediction_std": round(float(np.std(shown)), 4),
-        f"{figure}_by_segment": {
-            str(value): round(float(score), 4) for value, score in by_segment.items()
-        },
+        f"{figure}_by_segment": _rounded(groups.mean()),
+        f"{figure}_se": round(float(losses.sem()), 4),
+        f"{figure}_se_by_segment": _rounded(groups.sem().fillna(0.0)),
     }
+
+
+def _rounded(by_segment: pd.Series) -> dict[str, float]:
+    return {str(value): round(float(figure), 4) for value, figure in by_segment.items()}

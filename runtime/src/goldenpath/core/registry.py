@@ -21,6 +21,7 @@ CHAMPION, CHALLENGER = "champion", "challenger"
 BASELINE = "baseline"  # the model version's tag that holds ChampionRecord.baseline, as JSON
 GATE_METRIC = "gate_metric"  # the tag naming the metric its gate compared (holdout_<metric>)
 HOLDOUT = "holdout_"  # the prefix of the tags that hold its holdout metrics
+THRESHOLD = "threshold"  # a binary classifier's: the decision threshold it was registered with
 
 
 class Registry:
@@ -79,7 +80,12 @@ class Registry:
         record = ChampionRecord.of(
             self.uri(number), self.name, number, version.run_id, holdout, metric
         )
-        return replace(record, baseline=json.loads(version.tags.get(BASELINE, "{}")))
+        threshold = version.tags.get(THRESHOLD)
+        return replace(
+            record,
+            baseline=json.loads(version.tags.get(BASELINE, "{}")),
+            threshold=None if threshold is None else float(threshold),
+        )
 
     def resolve(self, reference: str) -> ModelVersion:
         """The version `models:/name@alias` or `models:/name/version` points to."""

@@ -123,9 +123,35 @@ class Task:
         }[self.name]
 
     @property
+    def digits(self) -> int:
+        """The decimals of an answer (the service's, batch scoring's): a prediction's 2,
+        a probability's 4."""
+        return 4 if self.is_classification else 2
+
+    @property
     def default_metric(self) -> str:
         """The promotion gate's metric unless conf/promotion/ names another."""
         return "mae" if self.name == "regression" else "log_loss"
+
+    @property
+    def loss(self) -> str:
+        """The metric that is the mean of a loss per row, which live monitoring compares with
+        the holdout's as outcomes arrive: MAE, or log-loss."""
+        return "mae" if self.name == "regression" else "log_loss"
+
+    def losses(self, actual: pd.Series, scores: np.ndarray) -> np.ndarray:
+        """Each row's loss, whose mean is `loss`'s figure: the absolute error, or minus the log
+        of the actual class's probability (clipped as scikit-learn clips it). NaN where the
+        outcome is not known."""
+        if not self.is_classification:
+            return np.abs(np.asarray(actual, dtype=float) - scores)
+        probabilities = self.probabilities(np.asarray(scores, dtype=float))
+        known = pd.Series(actual).isin(self.classes).to_numpy()
+        column = pd.Series(actual).map({c: i for i, c in enumerate(self.classes)})
+        column = column.fillna(0).astype(int).to_numpy()
+        chosen = probabilities[np.arange(len(probabilities)), column]
+        eps = np.finfo(float).eps
+        return np.where(known, -np.log(np.clip(chosen, eps, 1 - eps)), np.nan)
 
     def metrics(self, actual: pd.Series, scores: np.ndarray) -> dict[str, float]:
         return {name: METRICS[name].compute(actual, scores, self) for name in self.metric_names}
@@ -137,16 +163,25 @@ class Task:
         """The model's scores for `features` (see the class's docstring)."""
         if not self.is_classification:
             return np.asarray(model.predict(features), dtype=float)
-        learnt = [str(value) for value in model.classes_]
-        probabilities = model.predict_proba(features)
-        # A class the training rows lacked has no column: its probability is 0.
-        ordered = np.zeros((len(features), len(self.classes)))
-        for column, value in enumerate(learnt):
-            ordered[:, self.classes.index(value)] = probabilities[:, column]
+        ordered = self.ordered(model.predict_proba(features), model.classes_)
         return ordered[:, -1] if self.name == "binary" else ordered
 
+    def ordered(self, probabilities: np.ndarray, learnt: Any) -> np.ndarray:
+        """A classifier's probabilities, its columns in `learnt`'s order (its `classes_`),
+        as one column per class in the contract's order."""
+        # A class the training rows lacked has no column: its probability is 0.
+        ordered = np.zeros((len(probabilities), len(self.classes)))
+        for column, value in enumerate(learnt):
+            ordered[:, self.classes.index(str(value))] = probabilities[:, column]
+        return ordered
+
+    def outputs(self, model: Any, features: pd.DataFrame) -> np.ndarray:
+        """What the service answers from: a regression's predictions; a classifier's
+        probabilities, one column per class in the contract's order."""
+        return self.probabilities(self.scores(model, features))
+
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
-        """One column per class, in the contract's order."""
+        """One column per class, in the contract's order (a regression's scores as they are)."""
         if self.name == "binary":
             return np.column_stack([1 - scores, scores])
         return scores
@@ -157,6 +192,10 @@ class Task:
         if self.name == "binary":
             return classes[(scores >= self.threshold).astype(int)]
         return classes[np.argmax(scores, axis=1)]
+
+    def classes_of(self, probabilities: np.ndarray) -> np.ndarray:
+        """The predicted class of each row of `probabilities` (one column per class)."""
+        return self.decide(probabilities[:, -1] if self.name == "binary" else probabilities)
 
     def baseline(self, train_target: pd.Series, rows: int) -> np.ndarray:
         """The scores of a model that learnt nothing: the mean, or the classes' frequencies."""

@@ -8,7 +8,9 @@ features (other columns are ignored). The rows are read in batches (bounded memo
 the next batch read while one is scored), checked row by row against the contract
 (core/rows.py): a row that breaks it goes to OUTPUT's `.rejects.parquet` with its
 reasons, the others are predicted by their segment's model where it has one, as the
-service routes them, each with the key, the model's name and version. OUTPUT, Parquet,
+service routes them, each with the key, the model's name and version. A classifier's
+`prediction` is the class the service answers, beside a `probability_<class>` column
+for each class. OUTPUT, Parquet,
 appears only once complete. The run is recorded in the use case's MLflow experiment
 with its counts. The models predict on every core (the service's workers use one each).
 """
@@ -32,6 +34,7 @@ from ..core.contract import Contract
 from ..core.problems import Problem, report_problems
 from ..core.project import use_case
 from ..core.rows import REASON, check_rows
+from ..core.tasks import Task
 from ..core.tracking import configure_tracking
 from ..io.batches import ParquetOutput, columns_of, read_batches, table_files
 from ..serving.model import ServedSet, default_model_uri, load_served_set
@@ -39,6 +42,7 @@ from ..serving.model import ServedSet, default_model_uri, load_served_set
 BATCH_ROWS = 200_000
 SOURCE = "source_file"  # the rejected rows' column naming the file each came from
 READ_AHEAD = 2  # batches read and waiting: what bounds the memory
+PROBABILITY = "probability_{}"  # a classifier's column of each class's probability
 
 
 class ScoringProblem(Problem):
@@ -76,6 +80,7 @@ def score(source: Path, output: Path, model_uri: str, batch_rows: int = BATCH_RO
     case = use_case()
     contract = case.contract
     served = load_served_set(model_uri, contract, one_thread=False)  # the model fits, first
+    task = served.main.task(contract)
     files = table_files(source)
     columns = [contract.key, *contract.feature_names]
     for path in files:  # every file checked before anything is written
@@ -90,12 +95,12 @@ def score(source: Path, output: Path, model_uri: str, batch_rows: int = BATCH_RO
     rejects = rejects_path(output)
     reject_schema = pa.schema([(name, pa.string()) for name in [*columns, REASON, SOURCE]])
     with (
-        ParquetOutput(output, _scores_schema(contract)) as scores,
+        ParquetOutput(output, _scores_schema(contract, task)) as scores,
         ParquetOutput(rejects, reject_schema, keep_empty=False) as rejected,
     ):
         for path, batch in _read_ahead(files, columns, batch_rows):
             checked = check_rows(contract, batch)
-            scores.write(_predict(served, case.segment, contract, checked.scorable))
+            scores.write(_predict(served, case.segment, contract, task, checked.scorable))
             rejected.write(checked.rejected.assign(**{SOURCE: path.name}))
             counts["rows"] += len(batch)
     counts |= {"scored": scores.rows, "rejected": rejected.rows}
@@ -126,20 +131,26 @@ def score(source: Path, output: Path, model_uri: str, batch_rows: int = BATCH_RO
     return "\n".join(lines)
 
 
-def _scores_schema(contract: Contract) -> pa.Schema:
+def _scores_schema(contract: Contract, task: Task) -> pa.Schema:
+    if task.is_classification:
+        answer = [("prediction", pa.string())]
+        answer += [(PROBABILITY.format(value), pa.float64()) for value in task.classes]
+    else:
+        answer = [("prediction", pa.float64())]
     return pa.schema(
         [
             (contract.key, pa.int64()),
-            ("prediction", pa.float64()),
+            *answer,
             ("model_name", pa.string()),
             ("model_version", pa.string()),
         ]
     )
 
 
-def _predict(served: ServedSet, segment: str, contract: Contract, rows: pd.DataFrame):
-    """`rows`' key, prediction (rounded as the service rounds it) and model, in order."""
-    predictions = np.empty(len(rows))
+def _predict(served: ServedSet, segment: str, contract: Contract, task: Task, rows):
+    """`rows`' key, answer (rounded as the service rounds it) and model, in order."""
+    width = len(task.classes) if task.is_classification else None
+    outputs = np.empty((len(rows), width) if width else len(rows))
     names = np.empty(len(rows), dtype=object)
     versions = np.empty(len(rows), dtype=object)
     own = rows[segment].isin(list(served.own)).to_numpy()
@@ -147,12 +158,19 @@ def _predict(served: ServedSet, segment: str, contract: Contract, rows: pd.DataF
     groups += [(model, (rows[segment] == value).to_numpy()) for value, model in served.own.items()]
     for model, mask in groups:
         if mask.any():
-            predictions[mask] = model.predictor.predict(rows.loc[mask, contract.feature_names])
+            features = rows.loc[mask, contract.feature_names]
+            outputs[mask] = task.outputs(model.predictor, features)
             names[mask], versions[mask] = model.record.model_name, model.record.model_version
+    outputs = outputs.round(task.digits)
+    if width:
+        answer = {"prediction": task.classes_of(outputs)}
+        answer |= {PROBABILITY.format(c): outputs[:, i] for i, c in enumerate(task.classes)}
+    else:
+        answer = {"prediction": outputs}
     return pd.DataFrame(
         {
             contract.key: rows[contract.key].to_numpy(),
-            "prediction": predictions.round(2),
+            **answer,
             "model_name": names,
             "model_version": versions,
         }

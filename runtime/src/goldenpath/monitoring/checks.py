@@ -4,9 +4,11 @@ Within a segment (a city), a column's values are also an extra column named
 `<column> [<segment>]`, empty on the other segments' rows: Evidently judges it like
 any other column and its tests name the segment. (Evidently 0.7's GroupBy gives every
 group the overall MAE and leaves the group out of its tests' names: not used here.)
-The live error of a window is the mean absolute error of the predictions whose outcome
-is known; the reference's error column holds the holdout MAE recorded at promotion, so
-the report shows the two side by side.
+The live error of a window is the task's loss (core/tasks.py: a regression's mean
+absolute error, a binary classifier's log-loss) over the predictions whose outcome is
+known; the reference's error column holds the holdout figure recorded at promotion, so
+the report shows the two side by side. A binary classifier's prediction is its
+probability of the positive class.
 """
 
 import re
@@ -21,9 +23,12 @@ from evidently.tests import lte
 from ..core.champion import ChampionRecord
 from ..core.contract import UseCase
 from ..core.params import MonitorParams
+from ..core.tasks import LABELS, task_of
 from .store import PREDICTION
 
-ERROR = "absolute_error"
+# The column of each row's loss, by the task's loss metric (Task.loss).
+LOSS_COLUMNS = {"mae": "absolute_error", "log_loss": "log_loss"}
+NOISE = 2  # standard errors of the holdout's figure a live error may be above it
 FAILING = ("FAIL", "ERROR")  # Evidently's test statuses that raise the alarm
 IN_SEGMENT = re.compile(r"^(?P<column>.*) \[(?P<segment>.*)\]$")
 
@@ -42,25 +47,27 @@ def evaluate(
     """(Evidently snapshot, findings): `live` (with outcomes) against `reference`."""
     contract, by = use_case.contract, use_case.segment
     target, notes = contract.target.name, []
+    task = task_of(contract)
+    error = LOSS_COLUMNS[task.loss]
     current = live[[*contract.feature_names, PREDICTION]].copy()
-    current[ERROR] = (live[target] - live[PREDICTION]).abs()
+    current[error] = task.losses(live[target], live[PREDICTION].to_numpy(dtype=float))
     past = reference[[*contract.feature_names, PREDICTION]].copy()
-    past[ERROR] = record.holdout_mae
+    past[error] = record.holdout.get(task.loss)
     rows = current[by].value_counts()
     segments = sorted(str(s) for s, n in rows.items() if n >= settings.drift.segment_min_rows)
     if small := sorted(str(s) for s, n in rows.items() if n < settings.drift.segment_min_rows):
         notes.append(f"{by} {', '.join(small)}: too few predictions to judge alone")
     judged = [name for name in contract.feature_names if name != by] + [PREDICTION]
-    per_segment_mae = record.baseline.get("mae_by_segment", {})
+    per_segment_loss = record.baseline.get(f"{task.loss}_by_segment", {})
     extra_now, extra_then = {}, {}
     for segment in segments:
         here, there = current[by] == segment, past[by] == segment
         for column in judged:
             extra_now[in_segment(column, segment)] = current[column].where(here)
             extra_then[in_segment(column, segment)] = past[column].where(there)
-        holdout_mae = per_segment_mae.get(segment)
-        extra_now[in_segment(ERROR, segment)] = current[ERROR].where(here)
-        extra_then[in_segment(ERROR, segment)] = pd.Series(holdout_mae, past.index).where(there)
+        holdout_loss = per_segment_loss.get(segment)
+        extra_now[in_segment(error, segment)] = current[error].where(here)
+        extra_then[in_segment(error, segment)] = pd.Series(holdout_loss, past.index).where(there)
     current = pd.concat([current, pd.DataFrame(extra_now, current.index)], axis=1)
     past = pd.concat([past, pd.DataFrame(extra_then, past.index)], axis=1)
 
@@ -89,7 +96,7 @@ def evaluate(
     for name in contract.categorical:
         seen = sorted(reference[name].unique())
         metrics.append(OutListValueCount(column=name, values=seen, share_tests=share))
-    metrics += _error_checks(current, record, settings, segments, notes)
+    metrics += _error_checks(current, record, settings, segments, notes, task.loss)
 
     model = f"{record.model_name} {record.model_version}"
     report = Report(metrics, metadata={"model": model}, include_tests=True)  # drift: its own
@@ -101,25 +108,35 @@ def evaluate(
     return snapshot, findings(snapshot.dict(), contract.feature_names) | {"notes": notes}
 
 
-def _error_checks(current, record, settings, segments, notes) -> list:
-    """Live MAE, overall and by segment, where enough outcomes are known."""
+def _error_checks(current, record, settings, segments, notes, loss: str) -> list:
+    """The live loss (MAE, log-loss), overall and by segment, where enough outcomes are known;
+    at most monitor.error.max_mae_ratio times the holdout's, plus NOISE standard errors."""
     limit, ratio = settings.error.min_outcomes, settings.error.max_mae_ratio
-    if record.holdout_mae is None:
-        notes.append("the model has no holdout MAE on record: live error not judged")
+    error, label, holdout = LOSS_COLUMNS[loss], LABELS[loss], record.holdout.get(loss)
+    if holdout is None:
+        notes.append(f"the model has no holdout {label} on record: live error not judged")
         return []
-    if (known := int(current[ERROR].notna().sum())) < limit:
+    if (known := int(current[error].notna().sum())) < limit:
         notes.append(
             f"{known} outcomes known (monitor.error.min_outcomes {limit}): error not judged"
         )
         return []
-    checks = [MeanValue(column=ERROR, tests=[lte(round(ratio * record.holdout_mae, 4))])]
-    per_segment = record.baseline.get("mae_by_segment", {})
+    baseline = record.baseline
+    errors = baseline.get(f"{loss}_se_by_segment", {})
+
+    def bound(figure: float, standard_error: float | None) -> float:
+        # A small holdout's figure is noisy (a log-loss most: one confident miss in 400 rows
+        # moves it by 0.01): allowed NOISE standard errors above it, where recorded.
+        return round(ratio * figure + NOISE * (standard_error or 0.0), 4)
+
+    checks = [MeanValue(column=error, tests=[lte(bound(holdout, baseline.get(f"{loss}_se")))])]
+    per_segment = baseline.get(f"{loss}_by_segment", {})
     for segment in segments:
-        column = in_segment(ERROR, segment)
+        column = in_segment(error, segment)
         if segment not in per_segment:
-            notes.append(f"{segment}: no holdout MAE recorded at promotion, error not judged")
+            notes.append(f"{segment}: no holdout {label} recorded at promotion, error not judged")
         elif current[column].notna().sum() >= limit:
-            threshold = round(ratio * per_segment[segment], 4)
+            threshold = bound(per_segment[segment], errors.get(segment))
             checks.append(MeanValue(column=column, tests=[lte(threshold)]))
     return checks
 
@@ -166,7 +183,7 @@ def findings(result: dict[str, Any], features: list[str]) -> dict[str, Any]:
 def _kind(metric_type: str, column: str | None) -> str:
     if "Out" in metric_type:
         return "range"
-    if _base(column or "") == ERROR:
+    if _base(column or "") in LOSS_COLUMNS.values():
         return "error"
     return "drift"
 

@@ -1,6 +1,7 @@
 """Prometheus metrics of the predictions themselves (the service counts requests and latency).
 
-- `prediction` (histogram): the predicted target, by segment (the use case's, e.g. city)
+- `prediction` (histogram): the predicted target (a binary classifier's: the positive
+  class's probability), by segment (the use case's, e.g. city)
   and model (a segment may have a model of its own, serving/routing.py);
 - `predicted_orders_total`: orders predicted, by model name and version;
 - `prediction_input_out_of_range_total`: inputs outside what the model saw in training,
@@ -15,10 +16,9 @@ They are updated by the prediction log's writer thread (log.py), off the hot pat
 
 import math
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
 from ..core.champion import ChampionRecord
 from ..core.contract import UseCase
@@ -30,6 +30,7 @@ OUT_OF_RANGE = Counter(
 )
 MODEL = ["model_name", "model_version"]
 BASELINE_MEAN = Gauge("prediction_baseline_mean", "Mean holdout prediction at promotion", MODEL)
+PROBABILITY = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)  # a binary's
 BASELINE_STD = Gauge("prediction_baseline_std", "Spread of holdout predictions at promotion", MODEL)
 
 
@@ -46,10 +47,20 @@ def buckets(low: float, high: float) -> tuple[float, ...]:
     )
 
 
-@cache
+_made: dict[tuple, Histogram] = {}
+
+
 def _histogram(target: str, segment: str, edges: tuple[float, ...]) -> Histogram:
-    description = f"Predicted {target}, by {segment} and model"
-    return Histogram("prediction", description, [segment, *MODEL], buckets=edges)
+    """The one `prediction` histogram: a process that serves another use case (the tests)
+    replaces it, since Prometheus names a metric once."""
+    key = (target, segment, edges)
+    if key not in _made:
+        for made in _made.values():
+            REGISTRY.unregister(made)
+        _made.clear()
+        description = f"Predicted {target}, by {segment} and model"
+        _made[key] = Histogram("prediction", description, [segment, *MODEL], buckets=edges)
+    return _made[key]
 
 
 class PredictionMetrics:
@@ -61,9 +72,11 @@ class PredictionMetrics:
     ) -> None:
         target = use_case.contract.target
         self.segment = use_case.segment
-        self.histogram = _histogram(
-            target.name, self.segment, buckets(target.minimum, target.maximum)
-        )
+        if use_case.contract.task == "binary":  # its probability of the positive class
+            name, edges = f"{target.name}={target.categories[-1]} probability", PROBABILITY
+        else:
+            name, edges = target.name, buckets(target.minimum, target.maximum)
+        self.histogram = _histogram(name, self.segment, edges)
         self.ranges = profile.get("ranges", {})
         self.categories = {name: set(seen) for name, seen in profile.get("categories", {}).items()}
         self._children: dict[tuple[str, str], Any] = {}

@@ -11,8 +11,9 @@
    found by the DVC hash its record carries (training_data.py), with its predictions.
 3. Evidently's checks, each a test with conf/monitor/'s threshold: the drift of every
    feature and of the prediction, overall and within every segment (city) with enough
-   rows; inputs outside the training ranges; where outcomes are known, the live MAE,
-   overall and by segment, against the holdout MAE recorded at promotion.
+   rows; inputs outside the training ranges; where outcomes are known, the live loss
+   (MAE; a binary classifier's log-loss), overall and by segment, against the holdout's
+   recorded at promotion, and a binary classifier's live ROC AUC beside its holdout's.
 4. `report.html` (what moved, at the top of Evidently's report) and `summary.json` in
    `monitor.output`; the snapshot goes to the Evidently UI too (evidently_ui.py).
 
@@ -32,10 +33,11 @@ from ..core.champion import ChampionRecord
 from ..core.params import MonitorParams, compose_params, parse_params
 from ..core.problems import Problem, report_problems
 from ..core.project import use_case
+from ..core.tasks import task_of
 from ..core.tracking import uses_server
 from ..serving.model import ServedSet, default_model_uri, load_served_set
 from . import checks, evidently_ui, page
-from .store import LOCATION, open_store, with_outcomes
+from .store import LOCATION, PREDICTION, open_store, with_outcomes
 from .training_data import reference_table
 
 
@@ -65,24 +67,31 @@ def served_model_uri() -> str:
     return default_model_uri()
 
 
-def judged_as(served: ServedSet) -> ChampionRecord:
-    """The global model's record, its baseline's MAE by segment taken, for a segment with a
-    model of its own (serving/routing.py), from that model's holdout MAE on the segment."""
-    record = served.main.record
-    by_segment = record.baseline.get("mae_by_segment", {}) | {
-        segment: own.record.holdout_mae for segment, own in served.own.items()
+def judged_as(served: ServedSet, loss: str) -> ChampionRecord:
+    """The global model's record, its baseline's `loss` by segment (MAE, log-loss) taken,
+    for a segment with a model of its own (serving/routing.py), from that model's holdout
+    figure on the segment."""
+    record, key = served.main.record, f"{loss}_by_segment"
+    by_segment = record.baseline.get(key, {}) | {
+        segment: own.record.holdout.get(loss) for segment, own in served.own.items()
     }
-    return replace(record, baseline=record.baseline | {"mae_by_segment": by_segment})
+    return replace(record, baseline=record.baseline | {key: by_segment})
 
 
 def run(settings: MonitorParams, since: datetime, until: datetime):
     """(summary, Evidently snapshot) of the window [since, until)."""
     contract = use_case().contract
+    task = task_of(contract)
+    if task.name == "multiclass":
+        raise NothingToJudge(
+            "the use case is a multiclass classification (usecase.py): its predictions are not"
+            " logged yet, so there is nothing to monitor (monitoring/live.py)"
+        )
     store = open_store(contract)
     if store is None:
         raise NothingToJudge(f"{LOCATION}=off: there is no prediction log to monitor")
     served = load_served_set(served_model_uri(), contract)
-    record = judged_as(served)
+    record = judged_as(served, task.loss)
     live = with_outcomes(store, contract, since, until)
     models = [model.record for model in (served.main, *served.own.values())]
     served_models = {(model.model_name, model.model_version) for model in models}
@@ -109,12 +118,17 @@ def run(settings: MonitorParams, since: datetime, until: datetime):
         "model": {
             "name": record.model_name,
             "version": record.model_version,
-            "holdout_mae": record.holdout_mae,
+            f"holdout_{task.loss}": record.holdout.get(task.loss),
             "training_data_md5": record.data_md5,
             "training_rows": len(reference),
         },
         **found,
     }
+    if task.name == "binary":  # a ranking figure: beside the holdout's, not a check
+        known = live[live[contract.target.name].notna()]
+        live_auc = task.metric("roc_auc", known[contract.target.name], known[PREDICTION])
+        summary["model"]["holdout_roc_auc"] = record.holdout.get("roc_auc")
+        summary["window"]["live_roc_auc"] = None if live_auc != live_auc else round(live_auc, 4)
     return summary, snapshot
 
 

@@ -4,7 +4,8 @@ import html
 from pathlib import Path
 from typing import Any
 
-from .checks import ERROR
+from ..core.tasks import LABELS
+from .checks import LOSS_COLUMNS
 
 STYLE = (
     "font-family:system-ui,sans-serif;margin:16px 24px;padding:16px 20px;border-radius:8px;"
@@ -19,6 +20,8 @@ def text(summary: dict[str, Any]) -> str:
         f"{model['name']} version {model['version']}: {window['predictions']} predictions "
         f"({window['with_outcomes']} with outcomes), {summary['tests']['total']} checks"
     )
+    if window.get("live_roc_auc") is not None:  # a binary classifier's: a figure, not a check
+        head += f"; live ROC AUC {window['live_roc_auc']} (holdout {model['holdout_roc_auc']})"
     if not summary["alarm"]:
         return f"{head}: nothing moved."
     lines = [f"{head}: {summary['tests']['failed']} failed.", _moved(moved)]
@@ -77,7 +80,8 @@ def _moved(moved: dict[str, Any]) -> str:
 
 
 def _what(failed: dict[str, Any]) -> str:
-    return "live MAE" if failed["column"] == ERROR else failed["column"]
+    losses = {column: LABELS[metric] for metric, column in LOSS_COLUMNS.items()}
+    return f"live {losses[failed['column']]}" if failed["check"] == "error" else failed["column"]
 
 
 def _where(failed: dict[str, Any]) -> str:

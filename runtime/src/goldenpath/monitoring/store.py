@@ -10,7 +10,8 @@ PREDICTION_LOG names the store, for the service that writes it and the jobs that
 
 A prediction record: its time (UTC), the request's key (the contract's, e.g. order_id;
 null when the client sent none), the model's name and version, the validated features
-and the prediction. An outcome: the key and the target's actual value.
+and the prediction (a binary classifier's: its probability of the positive class). An
+outcome: the key and the target's actual value (a classifier's: the class).
 """
 
 import json
@@ -74,12 +75,13 @@ def with_outcomes(store: Store, contract: Contract, since: datetime, until: date
     """The predictions of [since, until), each with its outcome (NaN while unknown)."""
     logged = store.predictions(since, until)
     target = contract.target.name
+    kind = object if contract.target.is_categorical else float  # a class, or a number
     if logged.empty:
-        return logged.assign(**{target: pd.Series(dtype=float)})
+        return logged.assign(**{target: pd.Series(dtype=kind)})
     known = logged[contract.key].dropna().astype("int64").unique().tolist()
     outcomes = store.outcomes(known).drop_duplicates(contract.key, keep="last")
     joined = logged.merge(outcomes, on=contract.key, how="left")
-    return joined.assign(**{target: joined[target].astype(float)})
+    return joined.assign(**{target: joined[target].astype(kind)})
 
 
 def _password() -> str | None:
@@ -188,13 +190,14 @@ class PostgresStore:
     def _create_tables(self) -> None:
         # The key's and target's names are the contract's (code, not input): quoted identifiers.
         key, target = self.contract.key, self.contract.target.name
+        outcome = "text" if self.contract.target.is_categorical else "double precision"
         for statement in (
             f'CREATE TABLE IF NOT EXISTS predictions (time timestamptz NOT NULL, "{key}" bigint, '
             "model_name text NOT NULL, model_version text NOT NULL, features jsonb NOT NULL, "
             "prediction double precision NOT NULL)",
             "CREATE INDEX IF NOT EXISTS predictions_time ON predictions (time)",
             f'CREATE TABLE IF NOT EXISTS outcomes ("{key}" bigint PRIMARY KEY, '
-            f'"{target}" double precision NOT NULL, recorded timestamptz NOT NULL DEFAULT now())',
+            f'"{target}" {outcome} NOT NULL, recorded timestamptz NOT NULL DEFAULT now())',
         ):
             self._connection.execute(statement)
 

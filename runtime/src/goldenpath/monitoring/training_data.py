@@ -16,6 +16,7 @@ import pandas as pd
 from ..core.champion import ChampionRecord
 from ..core.contract import Contract
 from ..core.problems import Problem
+from ..core.tasks import task_of
 from .store import PREDICTION
 
 TRAINING_DATA = "data/split/train.parquet"  # the train stage's input (dvc.yaml)
@@ -26,10 +27,12 @@ class NoReference(Problem):
 
 
 def reference_table(record: ChampionRecord, model: Any, contract: Contract) -> pd.DataFrame:
-    """The model's training rows, with its predictions on them in column PREDICTION."""
+    """The model's training rows, with its predictions on them in column PREDICTION (a
+    binary classifier's: its probability of the positive class, as the log holds it)."""
     table = pd.read_parquet(io.BytesIO(training_bytes(record)))
     table = table[[*contract.feature_names, contract.target.name]]
-    return table.assign(**{PREDICTION: model.predict(table[contract.feature_names])})
+    scores = task_of(contract).scores(model, table[contract.feature_names])
+    return table.assign(**{PREDICTION: scores})
 
 
 def training_bytes(record: ChampionRecord) -> bytes:

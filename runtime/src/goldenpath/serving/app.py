@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import numpy as np
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, Info, generate_latest
@@ -21,12 +22,13 @@ from starlette.routing import Route
 
 from ..core import project
 from ..core.contract import UseCase
+from ..core.tasks import Task
 from ..monitoring.live import PredictionMonitor
 from .batching import MicroBatcher, Rows
 from .endpoint import NotReady, PredictEndpoint, one_line
 from .middleware import Observe, RequireApiKey
 from .model import ServedSet, default_model_uri, load_served_set
-from .openapi import Readiness, document, problem
+from .openapi import PROBABILITIES, Readiness, document, problem
 from .predictor import Predictor, lean_predictor
 from .routing import Router
 from .settings import Settings
@@ -71,6 +73,7 @@ def create_app(
         uri = model_uri or default_model_uri()
         try:
             model = load_served_set(uri, contract)
+            task = served["task"] = model.main.task(contract)
             predictor = lean_predictor(model.main.predictor, contract)
             own_predictors = {
                 value: lean_predictor(own.predictor, contract) for value, own in model.own.items()
@@ -80,9 +83,10 @@ def create_app(
                 use_case.segment,
                 (predictor, _label(model.main)),
                 {value: (own_predictors[value], _label(own)) for value, own in model.own.items()},
+                digits=task.digits,
             )
 
-            def predict_rows(rows: Rows) -> list[tuple[float, str]]:
+            def predict_rows(rows: Rows) -> list[tuple[Any, str]]:
                 BATCHES.observe(len(rows))
                 return router(rows)
 
@@ -136,11 +140,20 @@ def create_app(
         answers = await served["batcher"].predict(rows)
         PREDICTIONS.inc(len(rows))
         served["monitor"].record(rows, answers)  # logged and counted off this path
-        return {
-            contract.target.name: [minutes for minutes, _ in answers],
+        return answer(served["task"], answers) | {
             "model_version": served["model"].main.record.model_version,
             "models": [model for _, model in answers],
         }
+
+    def answer(task: Task, answers: list[tuple[Any, str]]) -> dict[str, Any]:
+        """A regression's predictions; a classifier's classes, and their probabilities."""
+        target = contract.target.name
+        if not task.is_classification:
+            return {target: [value for value, _ in answers]}
+        probabilities = [values for values, _ in answers]
+        classes = task.classes_of(np.array(probabilities)).tolist()
+        named = [dict(zip(task.classes, values, strict=True)) for values in probabilities]
+        return {target: classes, PROBABILITIES: named}
 
     app = FastAPI(title=use_case.title, lifespan=lifespan)
     predict = PredictEndpoint(

@@ -15,12 +15,16 @@ from typing import Any
 import numpy as np
 
 Predict = Callable[[np.ndarray], np.ndarray]
-TREE_ENSEMBLES = (
-    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor",
-    "sklearn.ensemble._forest.RandomForestRegressor",
-    "sklearn.ensemble._forest.ExtraTreesRegressor",
-    "sklearn.ensemble._gb.GradientBoostingRegressor",
-    "lightgbm.sklearn.LGBMRegressor",
+TREE_ENSEMBLES = tuple(
+    f"{module}.{kind}{task}"
+    for module, kind in (
+        ("sklearn.ensemble._hist_gradient_boosting.gradient_boosting", "HistGradientBoosting"),
+        ("sklearn.ensemble._forest", "RandomForest"),
+        ("sklearn.ensemble._forest", "ExtraTrees"),
+        ("sklearn.ensemble._gb", "GradientBoosting"),
+        ("lightgbm.sklearn", "LGBM"),
+    )
+    for task in ("Regressor", "Classifier")
 )
 
 
@@ -44,6 +48,7 @@ def compile_trees(estimator: Any) -> Predict:
     """GTIL's predict over the encoded features; NotCompiled says why not for another model.
 
     A TransformedTargetRegressor (log target) is its regressor's trees, then its inverse.
+    A classifier's predict gives its probabilities, one column per class in `classes_` order.
     """
     inverse = None
     if type(estimator).__name__ == "TransformedTargetRegressor":
@@ -68,10 +73,14 @@ def compile_trees(estimator: Any) -> Predict:
         )
     config = GTILConfig(nthread=1, predict_type="default")
     double = ctypes.POINTER(ctypes.c_double)
+    # Values a row: 1 for a regression or a binary booster (the positive class's
+    # probability), else one per class.
+    width = int(np.prod(treelite.gtil.predict(model, np.zeros((1, model.num_feature))).shape[1:]))
+    classifies = kind.endswith("Classifier")
 
     def predict(encoded: np.ndarray) -> np.ndarray:
         rows = np.ascontiguousarray(encoded, dtype=np.float64)
-        out = np.empty(len(rows), dtype=np.float64)  # one target, one class: a value a row
+        out = np.empty((len(rows), width), dtype=np.float64)
         status = _LIB.TreeliteGTILPredict(
             model.handle,
             rows.ctypes.data_as(double),
@@ -82,6 +91,8 @@ def compile_trees(estimator: Any) -> Predict:
         )
         if status != 0:
             raise RuntimeError(_LIB.TreeliteGetLastError().decode())
-        return inverse(out) if inverse is not None else out
+        if classifies:
+            return np.column_stack([1 - out[:, 0], out[:, 0]]) if width == 1 else out
+        return inverse(out[:, 0]) if inverse is not None else out[:, 0]
 
     return predict

@@ -16,8 +16,10 @@ from ..core import model_io, segments
 from ..core.champion import ChampionRecord
 from ..core.contract import Contract
 from ..core.problems import Problem
+from ..core.tasks import Task, task_of
 
 CHAMPION_DIR = "models/champion"
+DEFAULT_THRESHOLD = 0.5  # a binary model's without a record of its own (never registered)
 
 
 class ModelUnavailable(Problem):
@@ -32,6 +34,10 @@ class ServedModel:
 
     def describe(self) -> dict[str, Any]:
         return {"model_uri": self.uri, **asdict(self.record)}
+
+    def task(self, contract: Contract) -> Task:
+        """The contract's task, deciding at the threshold the model was registered with."""
+        return task_of(contract, self.record.threshold or DEFAULT_THRESHOLD)
 
 
 @dataclass(frozen=True)
@@ -56,12 +62,6 @@ def load_served_model(uri: str, contract: Contract, one_thread: bool = True) -> 
     """The model at `uri`, checked against `contract`; ModelUnavailable says what to do if not.
 
     `one_thread`: as a service's worker runs it (batch scoring takes every core instead)."""
-    if contract.task != "regression":  # its answer: a class and probabilities, not a number
-        raise ModelUnavailable(
-            f"the use case is a {contract.task} classification (usecase.py): this runtime trains,"
-            " evaluates and gates a classifier (`make repro`), and serves and scores regressions"
-            " only; a classifier's service, its class and probabilities, is not built yet"
-        )
     record = _registered(uri) if uri.startswith("models:/") else _local(uri)
     what = f"{record.model_name} version {record.model_version} ({uri})"
     model_io.check_fits(uri, contract, what)

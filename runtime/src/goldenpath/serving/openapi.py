@@ -6,7 +6,7 @@ reference resolves to (tests/test_api.py checks the document with a standard
 validator and fuzzes the service from it).
 """
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from pydantic import BaseModel, Field, create_model
@@ -16,6 +16,7 @@ from .endpoint import MAX_BODY_BYTES, MAX_ERRORS, RETRY_AFTER_S
 from .settings import MAX_ORDERS
 
 REF = "#/components/schemas/{model}"
+PROBABILITIES = "probabilities"  # a classifier's answer: each order's, by class
 BEARER = "bearer"  # the security scheme's name, when SERVE_API_KEY is set
 
 
@@ -67,7 +68,7 @@ def document(app: FastAPI, contract: Contract, protected: list[str] | None) -> d
                 "segment's own where it beats the global model, else the global one)",
             ),
         ),
-        **{contract.target.name: (list[float], Field(max_length=MAX_ORDERS))},
+        **_answers(contract),
     )
     for model in (contract.keyed_request_model, predictions, Problem, ValidationProblem):
         _add_component(components, model)
@@ -111,6 +112,36 @@ def document(app: FastAPI, contract: Contract, protected: list[str] | None) -> d
                 operation["security"] = [{BEARER: []}]
                 operation["responses"]["401"] = answer(UNAUTHORIZED, "Problem")
     return schema
+
+
+def _answers(contract: Contract) -> dict[str, Any]:
+    """The answer's fields: a regression's predictions; a classifier's classes and, for each
+    order, every class's probability."""
+    target = contract.target
+    if contract.task == "regression":
+        return {target.name: (list[float], Field(max_length=MAX_ORDERS))}
+    classes = tuple(target.categories)
+    decision = "the most probable class"
+    if contract.task == "binary":
+        decision = (
+            f"{classes[-1]!r} where its probability reaches the threshold (GET /version), "
+            f"else {classes[0]!r}"
+        )
+    by_class = create_model(
+        "Probabilities",
+        __doc__=f"Each class's probability, {len(classes)} that sum to 1 (rounded)",
+        **{
+            f"class_{index}": (float, Field(ge=0, le=1, alias=value))
+            for index, value in enumerate(classes)
+        },
+    )
+    return {
+        target.name: (
+            list[Literal[classes]],  # type: ignore[valid-type]
+            Field(max_length=MAX_ORDERS, description=f"each order's class: {decision}"),
+        ),
+        PROBABILITIES: (list[by_class], Field(max_length=MAX_ORDERS)),
+    }
 
 
 def _add_component(components: dict[str, Any], model: type[BaseModel]) -> None:

@@ -6,9 +6,11 @@ millisecond more checking its input. Serving instead gives each fitted encoder
 of the ColumnTransformer its columns as one plain array (a StandardScaler and a
 plain OneHotEncoder apply their fitted values directly), then runs the
 remaining steps; a tree ensemble's own steps are compiled (compiled.py).
+What a predict gives is the task's (core/tasks.py): a regression's predictions,
+a classifier's probabilities, one column per class in the contract's order.
 `lean_predictor` first checks on rows spread over the contract's ranges and
-categories that this gives what the pipeline gives (within TOLERANCE minutes: a
-model that sums in parallel differs in the last bits): compiled trees if they
+categories that this gives what the pipeline gives (within TOLERANCE: a model
+that sums in parallel differs in the last bits): compiled trees if they
 pass, else the estimator's own predict, else the pipeline; the Predictor says
 which, and why (the service's start-up log and /version show it).
 """
@@ -25,11 +27,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ..core.contract import Contract
+from ..core.tasks import Task, task_of
 from .batching import Rows
 from .compiled import NotCompiled, compile_trees, kind_of
 
 Predict = Callable[[Rows], np.ndarray]
-TOLERANCE = 1e-6  # of a prediction: far below what anyone reads, far above float noise
+TOLERANCE = 1e-6  # of a prediction or probability: far below what anyone reads, above noise
 CHECK_ROWS = 256  # the rows a fast path must predict as the pipeline does
 
 
@@ -60,15 +63,18 @@ class Predictor:
 
 
 def lean_predictor(model: Any, contract: Contract) -> Predictor:
-    """A predict over plain rows equal to `model.predict(contract.frame(rows))`.
+    """A predict over plain rows equal to the task's outputs of `model` on them
+    (`Task.outputs`: predictions, or probabilities in the contract's order of classes).
 
     The fastest path that predicts what the pipeline predicts on CHECK_ROWS rows spread
     over the contract: compiled trees, else the estimator's own predict on the encoded
     rows (lean), else the pipeline. Its `reason` says why, naming why faster ones failed.
     """
 
+    task = task_of(contract)
+
     def through_pipeline(rows: Rows) -> np.ndarray:
-        return np.asarray(model.predict(contract.frame(rows)), dtype=np.float64)
+        return np.asarray(task.outputs(model, contract.frame(rows)), dtype=np.float64)
 
     rows = contract.samples(CHECK_ROWS)[contract.feature_names].to_dict(orient="records")
     expected = through_pipeline(rows)
@@ -79,7 +85,7 @@ def lean_predictor(model: Any, contract: Contract) -> Predictor:
     for trees_compiled in (True, False):
         path = "compiled" if trees_compiled else "lean"
         try:
-            lean, estimator = _compile(model, contract, trees_compiled)
+            lean, estimator = _compile(model, contract, task, trees_compiled)
             gap = float(np.max(np.abs(lean(rows) - expected)))
         except NotCompiled as why:
             not_taken.append(f"not compiled: {why}")
@@ -114,7 +120,9 @@ def _and(reason: str, not_taken: list[str]) -> str:
     return "; ".join((reason, *not_taken))
 
 
-def _compile(model: Any, contract: Contract, trees_compiled: bool) -> tuple[Predict, Any]:
+def _compile(
+    model: Any, contract: Contract, task: Task, trees_compiled: bool
+) -> tuple[Predict, Any]:
     """The lean predict, with its trees compiled if `trees_compiled`; and its estimator.
 
     NotCompiled when the trees cannot be compiled. `model`: a Pipeline that starts with
@@ -122,7 +130,13 @@ def _compile(model: Any, contract: Contract, trees_compiled: bool) -> tuple[Pred
     """
     encode = model[0]
     rest = model[1:] if len(model) > 2 else model[-1]  # the estimator itself, if it is all
-    estimate = compile_trees(rest) if trees_compiled else rest.predict
+    if trees_compiled:
+        estimate = compile_trees(rest)
+    else:
+        estimate = rest.predict_proba if task.is_classification else rest.predict
+    if task.is_classification:  # the estimator's columns, in the contract's order
+        learnt, probabilities = rest.classes_, estimate
+        estimate = lambda encoded: task.ordered(probabilities(encoded), learnt)  # noqa: E731
     dtypes = {f.name: object if f.is_categorical else float for f in contract.features}
     parts = []
     for _, transformer, columns in encode.transformers_:

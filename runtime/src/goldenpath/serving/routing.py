@@ -3,10 +3,12 @@
 A batch is split by the use case's segment feature (the city): each segment that
 has a model of its own (it beat the global champion on its rows) gets one call of
 that model; every other order goes to the global model in one call. Each answer
-says which model predicted it, and a segment without a model of its own is counted.
+(a prediction, or a classifier's probabilities, rounded to `digits`) says which
+model predicted it, and a segment without a model of its own is counted.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from prometheus_client import Counter
 
@@ -27,25 +29,28 @@ class Router:
         segment: str,
         main: tuple[Predictor, str],
         own: dict[str, tuple[Predictor, str]],
+        digits: int = 2,
     ) -> None:
-        self.segment, self.main, self.own = segment, main, own
+        self.segment, self.main, self.own, self.digits = segment, main, own, digits
 
-    def __call__(self, rows: Rows) -> list[tuple[float, str]]:
-        """(prediction, model label) for every row, in order."""
+    def __call__(self, rows: Rows) -> list[tuple[Any, str]]:
+        """(answer, model label) for every row, in order: the answer a prediction, or a
+        list of probabilities (Task.outputs)."""
         if not self.own:  # one model for every row
             predictor, label = self.main
-            return [(value, label) for value in predictor.predict(rows).round(2).tolist()]
+            answers = predictor.predict(rows).round(self.digits).tolist()
+            return [(value, label) for value in answers]
         groups: dict[object, list[int]] = {}
         for index, row in enumerate(rows):
             value = row[self.segment]
             groups.setdefault(value if value in self.own else GLOBAL, []).append(index)
-        answers: list[tuple[float, str]] = [(0.0, "")] * len(rows)
+        answers: list[tuple[Any, str]] = [(0.0, "")] * len(rows)
         for key, indices in groups.items():
             predictor, label = self.own[key] if key is not GLOBAL else self.main
             if key is GLOBAL:
                 for index in indices:
                     FALLBACKS.labels(rows[index][self.segment]).inc()
-            part = predictor.predict(_pick(rows, indices)).round(2).tolist()
+            part = predictor.predict(_pick(rows, indices)).round(self.digits).tolist()
             for index, value in zip(indices, part, strict=True):
                 answers[index] = (value, label)
         return answers

@@ -34,6 +34,7 @@ from ..core.contract import Contract, UseCase
 
 # Small and quick: a served model to test the service with, not a good one.
 SMALL_MODEL = {"_target_": "sklearn.ensemble.HistGradientBoostingRegressor", "max_iter": 30}
+SMALL_CLASSIFIER = SMALL_MODEL | {"_target_": "sklearn.ensemble.HistGradientBoostingClassifier"}
 SERVED_VERSION = "7"  # the registered version `model_dir` claims to be
 SEGMENT_VERSION = "2"  # and each of `model_set`'s segment models
 PROVENANCE = {"git.commit": "abc123", "git.dirty": "false", "dvc.data_md5": "d41d8"}
@@ -120,12 +121,26 @@ def orders(contract: Contract) -> pd.DataFrame:
 
 
 def fit_small_model(contract: Contract, rows: pd.DataFrame, **params: Any):
-    """SMALL_MODEL (with `params`) fitted on `rows`, as the train stage builds a model."""
+    """SMALL_MODEL, or SMALL_CLASSIFIER for a classification (with `params`), fitted on
+    `rows` as the train stage builds a model."""
     from ..core.modeling import build_model
     from ..core.params import ModelParams
 
-    model = build_model(contract, ModelParams.model_validate(SMALL_MODEL | params))
+    small = SMALL_MODEL if contract.task == "regression" else SMALL_CLASSIFIER
+    model = build_model(contract, ModelParams.model_validate(small | params))
     return model.fit(rows[contract.feature_names], rows[contract.target.name])
+
+
+def small_record(use_case: UseCase, folder: Path, name: str, version: str, run_id: str):
+    """The champion record of a model `fit_small_model` made: made-up holdout figures in
+    the task's default metric, a binary model's threshold at 0.5."""
+    from ..core.champion import ChampionRecord
+    from ..core.tasks import task_of
+
+    task = task_of(use_case.contract)
+    metric = task.default_metric
+    record = ChampionRecord.of(str(folder), name, version, run_id, {metric: 1.5}, metric)
+    return replace(record, threshold=0.5 if task.name == "binary" else None)
 
 
 def save_fitted(model, folder: Path, rows: pd.DataFrame, contract: Contract, tags=None) -> None:
@@ -141,12 +156,10 @@ def model_dir(
     use_case: UseCase, orders: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     """A small fitted model saved as the pipeline saves a champion (version SERVED_VERSION)."""
-    from ..core.champion import ChampionRecord
-
     path = tmp_path_factory.mktemp("served") / "champion"
     model = fit_small_model(use_case.contract, orders)
     save_fitted(model, path, orders, use_case.contract, PROVENANCE)
-    ChampionRecord.of(str(path), use_case.name, SERVED_VERSION, "run-1", {"mae": 1.5}).write(path)
+    small_record(use_case, path, use_case.name, SERVED_VERSION, "run-1").write(path)
     return path
 
 
@@ -157,8 +170,6 @@ def model_set(
     """(folder, segment value): `model_dir` with the first segment's own model, which
     serves, and the second's, which does not (the global model beats it): as `register`
     leaves models/champion/ with segment=per_city."""
-    from ..core.champion import ChampionRecord
-
     contract, segment = use_case.contract, use_case.segment
     path = tmp_path_factory.mktemp("set") / "champion"
     shutil.copytree(model_dir, path)
@@ -167,7 +178,8 @@ def model_set(
         rows = orders[orders[segment] == value]
         folder = path / "segments" / value
         save_fitted(fit_small_model(contract, rows, max_iter=10), folder, rows, contract)
-        name = f"{use_case.name}-{value}"
-        record = ChampionRecord.of(str(folder), name, SEGMENT_VERSION, "run-2", {"mae": 1.0})
+        record = small_record(
+            use_case, folder, f"{use_case.name}-{value}", SEGMENT_VERSION, "run-2"
+        )
         replace(record, serves=serves, segment=value).write(folder)
     return path, values[0]

@@ -4,7 +4,9 @@ Each option of each group (`data=sample`, `experiment=ci`, ...) composes into va
 parameters; `dvc repro` (the compose stage) and `dvc exp run` compose the same
 params.yaml; and each `conf/model/*.yaml`, with and without `train.log_target`, builds
 on the contract, fits on its samples, saves and loads under the trust rules the train
-stage and the service apply, and is served on one thread through the lean predict.
+stage and the service apply, and is served on one thread through the lean predict. A
+model config that does not fit the use case's task (a regressor for a classification),
+or a log target for a classifier, is refused by name, as the compose stage refuses it.
 """
 
 from pathlib import Path
@@ -17,6 +19,7 @@ from ...core import model_io
 from ...core.contract import Contract
 from ...core.modeling import build_model
 from ...core.params import compose_params, parse_params
+from ...core.tasks import TaskMismatch, task_of
 from ..fixtures import conf_dir, conf_options
 
 
@@ -37,7 +40,7 @@ class TestConf:
             compose_and_dump(tmp_path / "params.yaml", str(conf), None, "config", "", overrides)
             assert (tmp_path / "params.yaml").read_text() == compose_params(conf, overrides)
 
-    @pytest.mark.parametrize("log_target", [False, True], ids=["minutes", "log_target"])
+    @pytest.mark.parametrize("log_target", [False, True], ids=["target", "log_target"])
     def test_every_model_config_fits_saves_loads_and_is_served(
         self,
         project_root,
@@ -51,15 +54,23 @@ class TestConf:
 
         params = parse_params(compose_params(conf_dir(project_root), [f"model={model_config}"]))
         params.model.check()
-        pipeline = build_model(contract, params.model, log_target=log_target)
+        task = task_of(contract)
+        if log_target and task.is_classification:
+            with pytest.raises(TaskMismatch, match="a log target is for a regression"):
+                build_model(contract, params.model, log_target=log_target)
+            return
+        try:
+            pipeline = build_model(contract, params.model, log_target=log_target)
+        except TaskMismatch as mismatch:
+            pytest.fail(f"conf/model/{model_config}.yaml: {mismatch}, or delete it")
         features = orders[contract.feature_names]
         pipeline.fit(features, orders[contract.target.name])
         trusted = model_io.trusted_types(pipeline, params.model.library, params.train.trusted_types)
         model_io.save_model(pipeline, tmp_path / "model", trusted, {}, features)
         loaded = model_io.load_model(str(tmp_path / "model"))  # as the service loads it
         # Parallel models (n_jobs) sum in any order: equal to the last few bits.
-        expected = pipeline.predict(features)
-        np.testing.assert_allclose(loaded.predict(features), expected, rtol=1e-12)
+        expected = task.outputs(pipeline, features)
+        np.testing.assert_allclose(task.outputs(loaded, features), expected, rtol=1e-12)
 
         served = model_io.single_threaded(loaded)
         threads = {k: v for k, v in served.get_params(deep=True).items() if k.endswith("n_jobs")}

@@ -17,7 +17,10 @@ UNKNOWN = "not-a-category"
 
 
 def labelled(contract: Contract, row: dict) -> dict:
-    return dict(row) | {contract.key: 1, contract.target.name: contract.target.minimum}
+    """`row` with a key and a valid target: a class for a classification, else the minimum."""
+    target = contract.target
+    value = target.categories[0] if target.is_categorical else target.minimum
+    return dict(row) | {contract.key: 1, target.name: value}
 
 
 class TestContract:

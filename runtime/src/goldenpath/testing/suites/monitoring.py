@@ -2,19 +2,25 @@
 
 A week drawn from the contract like the training data raises no alarm (no false
 alarm with these thresholds on this contract); a week where one segment moved (one
-feature at the top of its range, the target at its maximum) raises it, naming the
-feature, the segment and its error. And the Evidently UI's image (compose/evidently/)
-installs the Evidently and pandas uv.lock pins: the UI reads what the monitor writes.
+feature at the top of its range, the target at its maximum, or a classifier's the
+class it predicts least) raises it, naming the feature, the segment and its error. A
+multiclass model is not monitored yet: `make monitor` says so. And the Evidently UI's
+image (compose/evidently/) installs the Evidently and pandas uv.lock pins: the UI reads
+what the monitor writes.
 """
 
 import re
 import tomllib
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from ...core import model_io
 from ...core.champion import ChampionRecord
+from ...core.tasks import task_of
 
 ROWS = 3000  # of each window, and of the reference
 
@@ -31,25 +37,29 @@ class TestMonitoring:
         target = contract.target.name
         settings = params.monitor
         model = model_io.load_model(str(model_dir))
+        task = task_of(contract)
+        if task.name == "multiclass":  # its answers are not logged: make monitor refuses
+            from ...monitoring import monitor
+
+            with pytest.raises(monitor.NothingToJudge, match=r"multiclass .* not logged yet"):
+                monitor.run(settings, datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
+            pytest.skip("a multiclass model is not monitored yet: make monitor says so (checked)")
 
         def predicted(table: pd.DataFrame) -> pd.DataFrame:
-            return table.assign(**{PREDICTION: model.predict(table[contract.feature_names])})
+            scores = task.scores(model, table[contract.feature_names])  # as the log holds them
+            return table.assign(**{PREDICTION: scores})
 
         reference = predicted(contract.samples(ROWS, seed=11))
-        errors = (reference[target] - reference[PREDICTION]).abs()
-        by_segment = errors.groupby(reference[by]).mean().round(4).to_dict()
-        baseline = {"prediction_mean": 0, "prediction_std": 1, "mae_by_segment": by_segment}
+        scores = reference[PREDICTION].to_numpy()
+        losses = pd.Series(task.losses(reference[target], scores), reference.index)
+        by_segment = losses.groupby(reference[by]).mean().round(4).to_dict()
+        baseline = {"prediction_mean": 0, "prediction_std": 1}
+        baseline |= {f"{task.loss}_by_segment": by_segment}
+        holdout = {task.loss: round(losses.mean(), 4)}
         record = ChampionRecord(
-            use_case.name,
-            "1",
-            "r",
-            {"mae": round(errors.mean(), 4)},
-            "c",
-            "f",
-            "d",
-            "",
-            baseline=baseline,
+            use_case.name, "1", "r", holdout, "c", "f", "d", "", metric=task.loss
         )
+        record = replace(record, baseline=baseline)
 
         def findings(live: pd.DataFrame) -> dict:
             _, found = checks.evaluate(predicted(live), reference, record, use_case, settings)
@@ -61,14 +71,23 @@ class TestMonitoring:
         found = judge(contract.samples(ROWS, seed=12))
         assert not found["alarm"], found["failed"]
 
-    def test_a_moved_segment_is_named_with_its_feature_and_error(self, judge, use_case) -> None:
+    def test_a_moved_segment_is_named_with_its_feature_and_error(
+        self, judge, use_case, model_dir
+    ) -> None:
         contract, by = use_case.contract, use_case.segment
         live = contract.samples(ROWS, seed=13)
         segment = str(live[by].iloc[0])
         numeric = next(f for f in contract.features if not f.is_categorical)
         here = live[by] == segment
         live.loc[here, numeric.name] = numeric.maximum  # every order of the segment at the top
-        live.loc[here, contract.target.name] = contract.target.maximum  # and much later
+        target = contract.target
+        if contract.task == "regression":
+            live.loc[here, target.name] = target.maximum  # and much later
+        else:  # and each the class its model found least likely
+            model = model_io.load_model(str(model_dir))
+            scores = task_of(contract).scores(model, live.loc[here, contract.feature_names])
+            least = np.where(scores >= 0.5, target.categories[0], target.categories[-1])
+            live.loc[here, target.name] = least
         found = judge(live)
         assert found["alarm"]
         assert numeric.name in found["moved"]["features"]

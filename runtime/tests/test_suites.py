@@ -1,0 +1,68 @@
+"""The suites a project runs (goldenpath.testing) pass on a classifier's project as well.
+
+A project of the tests' late-delivery use case (binary) and of its lateness one
+(multiclass), with classifier configs in conf/model/: the suites are run by pytest in a
+process of their own, as a project's `make test` runs them. (A regression's project
+runs them in the template's tests, on every bake.)
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from goldenpath.core import project
+
+from .pipeline import PROJECT
+
+RUNTIME = Path(__file__).resolve().parents[1]  # where `tests` is a package
+CLASSIFIERS = {
+    "hist_gradient_boosting_classifier": (
+        "_target_: sklearn.ensemble.HistGradientBoostingClassifier\n"
+        "max_iter: 60\nmax_leaf_nodes: 15\nrandom_state: 0\n"
+    ),
+    "logistic_regression": "_target_: sklearn.linear_model.LogisticRegression\nmax_iter: 1000\n",
+}
+SUITES = ("TestContract", "TestConf", "TestService", "TestApi", "TestPipeline", "TestMonitoring")
+
+
+@pytest.mark.parametrize(
+    ("use_case", "model"),
+    [
+        ("LATE_USE_CASE", "hist_gradient_boosting_classifier"),
+        ("LATENESS_USE_CASE", "logistic_regression"),
+    ],
+    ids=["binary", "multiclass"],
+)
+def test_the_suites_pass_on_a_classifiers_project(use_case, model, tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT, root)
+    shutil.rmtree(root / "conf" / "model")
+    (root / "conf" / "model").mkdir()
+    for name, config in CLASSIFIERS.items():
+        (root / "conf" / "model" / f"{name}.yaml").write_text(config)
+    defaults = root / "conf" / "config.yaml"
+    text = defaults.read_text()
+    chosen = next(line for line in text.splitlines() if line.strip().startswith("- model:"))
+    defaults.write_text(text.replace(chosen, f"{chosen.split(':')[0]}: {model}"))
+    (root / "checks").mkdir()
+    imports = ", ".join(SUITES)
+    (root / "checks" / "test_goldenpath.py").write_text(
+        f"from goldenpath.testing.suites import {imports}  # noqa: F401\n"
+    )
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("PYTEST", "MLFLOW", "DVC_", "PREDICTION_LOG"))
+    }
+    env |= {project.OVERRIDE: f"tests.usecase:{use_case}", "PYTHONPATH": str(RUNTIME)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not evidently",
+         "checks"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout.splitlines()[-1] and "failed" not in done.stdout
