@@ -89,6 +89,7 @@ def test_a_binary_classifier_beats_the_prior_and_is_gated_by_log_loss(
     summary.main()
     printed = capsys.readouterr().out
     assert "Holdout log-loss: " in printed and "predicting the classes' frequencies" in printed
+    assert "-S model=logistic_regression   try another" in printed  # a classifier's config
 
 
 @pytest.mark.parametrize("classifying", ["binary"], indirect=True)

@@ -38,9 +38,31 @@ def main() -> None:
         "Next:\n"
         "  make serve                  serve it on http://127.0.0.1:8000 (API docs at /docs)\n"
         "  make ui                     browse runs and registry on http://127.0.0.1:5000\n"
-        "  uv run dvc exp run -S model=lightgbm   try another model (conf/model/)\n"
-        "  data/external/README.md     train on your own data\n"
+        + _another_model()
+        + "  data/external/README.md     train on your own data\n"
     )
+
+
+def _another_model() -> str:
+    """The line suggesting a config of conf/model/ that fits the task, other than the one
+    trained (LightGBM's first), if there is one."""
+    import yaml
+
+    from .core.modeling import build_model
+    from .core.params import ModelParams, load_params
+    from .core.problems import Problem
+
+    trained, contract = load_params().model.target, use_case().contract
+    for path in sorted(Path("conf/model").glob("*.yaml"), key=lambda p: p.stem != "lightgbm"):
+        config = yaml.safe_load(path.read_text()) or {}
+        if config.get("_target_") == trained:
+            continue
+        try:
+            build_model(contract, ModelParams.model_validate(config))
+        except (Problem, ValueError, TypeError):
+            continue  # another task's, or broken: not a suggestion
+        return f"  uv run dvc exp run -S model={path.stem}   try another model (conf/model/)\n"
+    return ""
 
 
 if __name__ == "__main__":
