@@ -12,7 +12,9 @@ with the same request, one server worker each, bounded in time; the script
 prints requests/s, p50/p99 and errors, the ratios, and draws
 bench/results/serving.png. Then a random-forest model (`dvc exp run -S
 model=random_forest`), served by the project's app: which predict path and
-model-call placement it gets, and its throughput. One model per city (issue 13):
+model-call placement it gets, and its throughput. The late-delivery classifier
+(`example=late_delivery`), baked and trained beside it, served the same way: its
+answer carries each class's probability. One model per city (issue 13):
 the service with the 5 cities' own models next to the global one, and a 50-city
 use case with and without its cities' models; the project's contenders get orders
 of every city in turn. Last, the serving image's size against the image
@@ -44,6 +46,7 @@ PER_CITY_5, GLOBAL_50, PER_CITY_50 = (
     "global model, 50-city use case",
     "per city: 50 models + global",
 )
+OURS, CLASSIFIER = "project app (in-process)", "project app, late-delivery classifier"
 WIDE_CITIES = "import json, cities_app; print(json.dumps(list(cities_app.CITIES)))"
 STANDINS = TEMPLATE.parent / "shared" / "docker" / "standin-images.sh"
 HELLO_ASGI = """\
@@ -360,6 +363,8 @@ def main() -> None:
         project = bake(tmp)
         sh("make setup repro", project)
         champion_s = time.perf_counter() - start
+        classifier = bake(scratch / "classifier", example="late_delivery")
+        sh("make setup repro", classifier)
         noop_s = min(timed("uv run --frozen dvc repro", project) for _ in range(3))
         package = project.name.replace("-", "_")
         order = json.loads(sh("make -s example", project))  # the contract's example order
@@ -385,8 +390,10 @@ def main() -> None:
                       "/invocations", {"dataframe_records": [order]}, project),
             Contender("LitServe (same model, batching)", f"uv run --frozen --with {LITSERVE} "
                       f"python {litserve_app} {{port}}", "/health", "/predict", order, project),
-            Contender("project app (in-process)", "PORT={port} WORKERS=1 uv run --frozen "
-                      "python -m goldenpath.serving", "/ready", "/predict", cities5, project),
+            Contender(OURS, "PORT={port} WORKERS=1 uv run --frozen python -m "
+                      "goldenpath.serving", "/ready", "/predict", cities5, project),
+            Contender(CLASSIFIER, "PORT={port} WORKERS=1 uv run --frozen python -m "
+                      "goldenpath.serving", "/ready", "/predict", cities5, classifier),
             Contender(PER_CITY_5, f"PORT={{port}} WORKERS=1 MODEL_URI={scratch}/sets/5/cities "
                       "uv run --frozen python -m goldenpath.serving", "/ready", "/predict",
                       cities5, project),
@@ -446,7 +453,7 @@ def report(results, sizes, champion_s: float, noop_s: float, levels: list[int], 
     def at(name: str, connections: int) -> Load:
         return next(load for load in results[name] if load.connections == connections)
 
-    ours, mlflow = "project app (in-process)", "mlflow models serve"
+    ours, mlflow = OURS, "mlflow models serve"
     print(f"\n{'connections':<12}" + "".join(f"{level:>10}" for level in levels))
     for name in results:
         if name != mlflow:
@@ -484,9 +491,14 @@ def report(results, sizes, champion_s: float, noop_s: float, levels: list[int], 
             "50 cities' models >= 60% of the global model at 32": at(PER_CITY_50, 32).requests_per_s
             >= 0.6 * at(GLOBAL_50, 32).requests_per_s,
         }
-        for name in (ours, PER_CITY_5, GLOBAL_50, PER_CITY_50):
+        for name in (ours, CLASSIFIER, PER_CITY_5, GLOBAL_50, PER_CITY_50):
             checks[f"p99 <= 50 ms at 32: {name}"] = at(name, 32).p99_ms <= 50
             checks[f"no errors at 32: {name}"] = at(name, 32).errors == 0
+        checks["the classifier >= 80% of the regressor at 32"] = (
+            at(CLASSIFIER, 32).requests_per_s >= 0.8 * load.requests_per_s
+        )
+        classified = at(CLASSIFIER, 32).requests_per_s / load.requests_per_s
+        print(f"the late-delivery classifier at 32: {classified:.0%} of the regressor")
         five = at(PER_CITY_5, 32).requests_per_s / load.requests_per_s
         fifty = at(PER_CITY_50, 32).requests_per_s / at(GLOBAL_50, 32).requests_per_s
         print(

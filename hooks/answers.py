@@ -25,6 +25,11 @@ from jinja2.ext import Extension
 
 SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
 LICENSES = ("MIT", "BSD-3-Clause", "Proprietary")
+# The example use cases a project starts from, and the description each suggests.
+EXAMPLES = {
+    "delivery_time": "Predict how long a food-delivery order takes to arrive.",
+    "late_delivery": "Predict whether a food-delivery order arrives late.",
+}
 MAX_SLUG = 64
 # Import names in the generated project's environment (tests/test_names.py keeps the
 # list complete): a package named like one of them would shadow it.
@@ -153,6 +158,7 @@ CHECKS = {
     "package_name": _package,
     "python_version": _offered("python_version", SUPPORTED_PYTHONS),
     "license": _offered("license", LICENSES),
+    "example": _offered("example", tuple(EXAMPLES)),
     "model_name": _pattern(
         "model_name",
         MODEL_NAME,
@@ -212,6 +218,11 @@ def _failed(message: str) -> Exception:
     from cookiecutter.exceptions import FailedHookException
 
     return FailedHookException(message)
+
+
+def example_description(example: str) -> str:
+    """The description's default: what the chosen example predicts (checked before)."""
+    return EXAMPLES.get(example, "")
 
 
 def slug(name: str, max_length: int = MAX_SLUG) -> str:
@@ -291,6 +302,7 @@ class AnswerChecks(Extension):
             "refused": refused,
             "tools_checked": tools_checked,
             "slug": slug,
+            "example_description": example_description,
         }
         environment.globals |= {
             "recorded_answers": recorded_answers,

@@ -33,7 +33,10 @@ SHARED_BY = {
     ),
     "stack": ("test_stack", "test_stack_monitoring", "test_stack_release"),  # release ends it
 }
-LONGEST_FIRST = ("set_up", "stack", "test_runtime_upgrade", "test_update", "test_migration")
+LONGEST_FIRST = (
+    *("set_up", "stack", "test_classifier", "test_runtime_upgrade", "test_update"),
+    "test_migration",
+)
 _GROUP = {module: fixture for fixture, modules in SHARED_BY.items() for module in modules}
 
 

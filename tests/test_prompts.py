@@ -33,6 +33,7 @@ BAD_ANSWERS = [
     ({"author_email": "nobody"}, "author_email", "data-science@example.com"),
     ({"project_name": " "}, "project_name", "ETA Predictor"),
     ({"project_name": ""}, "project_name", "ETA Predictor"),
+    ({"example": "fraud"}, "example", "delivery_time, late_delivery"),
 ]
 
 

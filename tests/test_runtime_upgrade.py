@@ -20,6 +20,7 @@ from .conftest import RELEASE, TEMPLATE, bake, run
 pytestmark = pytest.mark.slow
 STAGES = ("compose", "ingest", "validate", "split", "train", "evaluate", "register")
 MODEL_STAGES = {"compose", "train", "evaluate", "register"}
+STAGE_REVISIONS = TEMPLATE / "runtime" / "src" / "goldenpath" / "core" / "stages.py"
 RUNTIME = RELEASE
 MAJOR, MINOR, PATCH = map(int, RUNTIME.split("."))
 NEXT_PATCH = f"{MAJOR}.{MINOR}.{PATCH + 1}"  # the releases this test makes of the runtime
@@ -126,9 +127,10 @@ def test_a_release_that_changes_training_re_runs_it_and_the_report_shows_it(
 ) -> None:
     run("make repro-ci", upgraded)
     base = commit(upgraded, "Before the runtime upgrade")
-    # The next minor release trains on half the rows, and says so: the train stage's revision is 2.
+    # The next minor release trains on half the rows, and says so: the train stage's next revision.
+    revision = int(re.search(r'"train": (\d+),', STAGE_REVISIONS.read_text())[1])
     edits = {
-        "src/goldenpath/core/stages.py": ('"train": 1,', '"train": 2,'),
+        "src/goldenpath/core/stages.py": (f'"train": {revision},', f'"train": {revision + 1},'),
         "src/goldenpath/jobs/train.py": (
             "    table = read_table(paths.train)\n",
             "    table = read_table(paths.train).sample(frac=0.5, random_state=0)\n",
@@ -153,7 +155,7 @@ def test_a_release_that_changes_training_re_runs_it_and_the_report_shows_it(
     report = (checkout / "build" / "metrics-report.md").read_text()
     assert f"goldenpath {NEXT_PATCH} → {NEXT_MINOR}" in report
     train = next(line for line in report.splitlines() if line.startswith("| train |"))
-    assert "goldenpath train/1" in train and "goldenpath train/2" in train
+    assert f"goldenpath train/{revision}" in train and f"goldenpath train/{revision + 1}" in train
     assert not any(line.startswith("| ingest |") for line in report.splitlines())
     mae = next(line for line in report.splitlines() if line.startswith("| holdout.mae |"))
     assert "no change" not in mae, report

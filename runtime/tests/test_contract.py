@@ -1,5 +1,7 @@
 """The contract: one definition behind validation, the request model and the model's table."""
 
+import json
+
 import pandas as pd
 import pytest
 from pydantic import ValidationError
@@ -154,8 +156,9 @@ def test_a_feature_knows_whether_it_is_categorical() -> None:
 @pytest.mark.parametrize(
     ("feature", "problem"),
     [
-        (("late", "", bool), "is a bool, which the contract does not take yet: give it as int"),
-        (("at", "", object), "has dtype <class 'object'>: give int, float or str"),
+        (("rush", "", bool, 0, 1), "is a bool: give it no bounds and no categories"),
+        (("rush", "", bool, None, None, ("no", "yes")), "is a bool: give it no bounds"),
+        (("at", "", object), "has dtype <class 'object'>: give int, float, str or bool"),
         (("restaurant", "", str), "is a str without categories: list its values"),
         (("city", "", str, None, None, ("a", "a")), "lists a category twice"),
         (("rank", "", int, 0, 9, ("a",)), "is a number with categories"),
@@ -166,6 +169,32 @@ def test_a_feature_knows_whether_it_is_categorical() -> None:
 def test_a_feature_the_runtime_cannot_take_is_refused_when_it_is_declared(feature, problem):
     with pytest.raises(InvalidContract, match=rf"^feature '{feature[0]}' \(usecase.py\) {problem}"):
         Feature(*feature)
+
+
+def test_a_bool_is_true_or_false_in_a_table_and_in_a_request() -> None:
+    """JSON's booleans, or a table's text true/false; 1, 0 and "yes" are refused, never read
+    as booleans (a coercion would make every one of them True)."""
+    flagged = Contract(
+        (*CONTRACT.features, Feature("priority", "", bool)),
+        CONTRACT.target,
+        CONTRACT.key,
+        CONTRACT.example | {"priority": True},
+    )
+    assert Feature("priority", "", bool).categories == (False, True)
+    table = flagged.samples(6).assign(priority=["true", "FALSE", True, False, "True", "false"])
+    assert flagged.validate(table, "t.csv")["priority"].tolist() == [1, 0, 1, 0, 1, 0]
+    assert flagged.validate(table, "t.csv")["priority"].dtype == bool
+    broken = table.astype({"priority": object})
+    broken.loc[[1, 4], "priority"] = [1, "yes"]
+    with pytest.raises(ContractViolation, match=r"'priority' fails true or false: 2 rows, e"):
+        flagged.validate(broken, "t.csv")
+    request = flagged.request_model
+    assert request.model_validate_json(json.dumps(CONTRACT.example | {"priority": False}))
+    for wrong in (1, 0, "true"):
+        with pytest.raises(ValidationError):
+            request.model_validate(dict(CONTRACT.example) | {"priority": wrong})
+    field = request.model_json_schema()["properties"]["priority"]
+    assert (field["type"], field["enum"]) == ("boolean", [False, True])
 
 
 def test_names_are_unique() -> None:

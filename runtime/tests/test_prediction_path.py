@@ -15,11 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestRegressor
 from sklearn.pipeline import Pipeline
 
 from goldenpath.core import model_io
 from goldenpath.core.champion import ChampionRecord
-from goldenpath.core.modeling import build_model
+from goldenpath.core.modeling import build_model, encoding
 from goldenpath.core.params import ModelParams
 from goldenpath.serving.app import create_app
 from goldenpath.serving.predictor import CHECK_ROWS, TOLERANCE, lean_predictor
@@ -70,10 +71,22 @@ def test_a_linear_model_is_lean_because_it_has_no_trees(orders) -> None:
     assert same_predictions(predictor, model, orders)
 
 
-def test_a_forest_whose_compiled_trees_differ_is_lean_and_says_by_how_much(orders) -> None:
-    """treelite compares a forest's features in float64, scikit-learn in float32: rows near
-    a threshold go another way."""
+def test_a_forest_on_the_numbers_as_they_are_is_compiled(orders) -> None:
+    """No scaler in front of trees (core/modeling.py): the thresholds fall between the
+    raw values, where float32 and float64 agree."""
     model = fit(orders, FOREST)
+    predictor = lean_predictor(model, CONTRACT)
+    assert predictor.how == "compiled", predictor.reason
+    assert same_predictions(predictor, model, orders)
+
+
+def test_a_forest_whose_compiled_trees_differ_is_lean_and_says_by_how_much(orders) -> None:
+    """treelite compares a forest's features in float64, scikit-learn in float32: on scaled
+    numbers, rows near a threshold go another way."""
+    scaled = encoding(CONTRACT, trees=False)
+    forest = RandomForestRegressor(n_estimators=5, random_state=0)
+    model = Pipeline([("encode", scaled), ("estimator", forest)])
+    model.fit(orders[CONTRACT.feature_names], orders[CONTRACT.target.name])
     predictor = lean_predictor(model, CONTRACT)
     assert predictor.how == "lean"
     kind = "sklearn.ensemble._forest.RandomForestRegressor"

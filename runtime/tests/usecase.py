@@ -64,21 +64,27 @@ USE_CASE = UseCase(
 )
 
 
+# The classifications' own feature: a bool, which the regression's contract has not.
+PRIORITY = Feature("priority", "The customer paid for priority", bool)
+
+
 def _labelled(target: str, edges: list[float], classes: tuple[str, ...]):
     """The orders, their minutes to delivery replaced by a class: `classes[i]` for the
-    minutes between `edges[i - 1]` and `edges[i]`."""
+    minutes between `edges[i - 1]` and `edges[i]` (a priority order's five fewer)."""
 
     def generate(rows: int, seed: int) -> pd.DataFrame:
         orders = generate_orders(rows, seed)
-        minutes = orders.pop("delivery_minutes")
+        priority = np.random.default_rng(seed + 1).random(rows) < 0.3
+        minutes = orders.pop("delivery_minutes") - 5 * priority
         labels = np.array(classes, dtype=object)[np.digitize(minutes, edges)]
-        return orders.assign(**{target: labels})
+        return orders.assign(priority=priority, **{target: labels})
 
     return generate
 
 
 def _classification(name: str, target: Feature, edges: list[float], task: str) -> UseCase:
-    contract = Contract(CONTRACT.features, target, CONTRACT.key, CONTRACT.example, task)
+    features, example = (*CONTRACT.features, PRIORITY), CONTRACT.example | {"priority": False}
+    contract = Contract(features, target, CONTRACT.key, example, task)
     generate = _labelled(target.name, edges, target.categories)
     return UseCase(name, name, contract, "city", example_data=generate)
 

@@ -26,3 +26,12 @@ def test_every_week_to_replay_honours_the_contract() -> None:
 
 def test_the_same_seed_gives_the_same_table() -> None:
     assert generate_orders(50, seed=3).equals(generate_orders(50, seed=3))
+{%- if cookiecutter.example == "late_delivery" %}
+
+
+def test_some_orders_are_late_and_more_in_the_changed_week() -> None:
+    """Both classes to learn from, and a week unlike the training data to monitor."""
+    normal, changed = (WEEKS[name](4000, 5) for name in ("normal", "changed"))
+    assert 0.05 < (normal["late"] == "yes").mean() < 0.4
+    assert (changed["late"] == "yes").mean() > (normal["late"] == "yes").mean()
+{%- endif %}

@@ -36,6 +36,9 @@ WEATHER_SHARE = {"clear": 0.7, "rain": 0.18, "storm": 0.04, "fog": 0.08}
 WEATHER_SPEED = {"clear": 1.0, "rain": 0.85, "storm": 0.6, "fog": 0.9}
 # Orders cluster around lunch and dinner.
 HOUR_WEIGHTS = np.array([1, 1, 1, 1, 1, 1, 1, 2, 3, 3, 4, 6, 9, 9, 6, 4, 4, 5, 7, 10, 10, 7, 4, 2])
+{%- if cookiecutter.example == "late_delivery" %}
+PROMISED_MINUTES = 45.0  # an order delivered later is late (about one in six)
+{%- endif %}
 
 
 def _choice(rng: np.random.Generator, shares: dict[str, float], size: int) -> np.ndarray:
@@ -58,7 +61,7 @@ def many_cities(n: int, seed: int = 0) -> dict[str, City]:
 
 
 def generate_orders(n_orders: int, seed: int, cities: dict[str, City] = CITIES) -> pd.DataFrame:
-    """`n_orders` labelled orders; the same seed always gives the same table."""
+    """`n_orders` labelled orders{% if cookiecutter.example == "late_delivery" %} (late or not){% endif %}; the same seed always gives the same table."""
     rng = np.random.default_rng(seed)
     city = _choice(rng, {name: c.share for name, c in cities.items()}, n_orders)
     weather = _choice(rng, WEATHER_SHARE, n_orders)
@@ -99,7 +102,11 @@ def generate_orders(n_orders: int, seed: int, cities: dict[str, City] = CITIES) 
             "courier_load": courier_load.round(2),
             "city": city,
             "weather": weather,
+{%- if cookiecutter.example == "late_delivery" %}
+            "late": np.where(minutes > PROMISED_MINUTES, "yes", "no"),
+{%- else %}
             "delivery_minutes": np.clip(minutes, 1.0, 240.0).round(1),
+{%- endif %}
         }
     )
 

@@ -31,7 +31,18 @@ CONTRACT = Contract(
             categories=("clear", "rain", "storm", "fog"),
         ),
     ),
+{%- if cookiecutter.example == "late_delivery" %}
+    # A binary classification: the classes are the target's categories, the positive last.
+    target=Feature(
+        "late",
+        f"Delivered more than {synthetic.PROMISED_MINUTES:g} minutes after the order",
+        str,
+        categories=("no", "yes"),
+    ),
+    task="binary",
+{%- else %}
     target=Feature("delivery_minutes", "Minutes from order to delivery", float, 1.0, 240.0),
+{%- endif %}
     key="order_id",
     example={
         "distance_km": 3.2,

@@ -17,6 +17,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from .problems import Problem
 from .tasks import TASKS, TaskName
 
+BOOLEAN = (False, True)  # a bool feature's categories
+
 
 class InvalidContract(Problem, ValueError):
     """The contract contradicts itself, or asks for what the runtime cannot do (usecase.py)."""
@@ -26,21 +28,21 @@ class InvalidContract(Problem, ValueError):
 class Feature:
     name: str
     description: str
-    dtype: type  # int, float or str
+    dtype: type  # int, float, str or bool
     minimum: float | None = None
     maximum: float | None = None
-    categories: tuple[str, ...] = ()
+    categories: tuple[Any, ...] = ()  # a str's values; a bool's are (False, True)
 
     def __post_init__(self) -> None:
         """Refuse, when usecase.py loads, what a later stage would crash on."""
         what = f"feature {self.name!r} (usecase.py)"
-        if self.dtype is bool:
-            raise InvalidContract(
-                f"{what} is a bool, which the contract does not take yet: give it as int with"
-                " bounds 0 and 1, or as str with categories=('no', 'yes')"
-            )
-        if self.dtype not in (int, float, str):
-            raise InvalidContract(f"{what} has dtype {self.dtype!r}: give int, float or str")
+        if self.dtype not in (int, float, str, bool):
+            raise InvalidContract(f"{what} has dtype {self.dtype!r}: give int, float, str or bool")
+        if self.dtype is bool:  # a category of two values, true or false, and nothing else
+            if self.categories or self.minimum is not None or self.maximum is not None:
+                raise InvalidContract(f"{what} is a bool: give it no bounds and no categories")
+            object.__setattr__(self, "categories", BOOLEAN)
+            return
         if self.dtype is str:
             if not self.categories:
                 raise InvalidContract(
@@ -107,6 +109,11 @@ class Contract:
 
     def _check_task(self) -> None:
         target, classes = f"the target {self.target.name!r} (usecase.py)", self.target.categories
+        if self.target.dtype is bool:
+            raise InvalidContract(
+                f'{target} is a bool: make it a str with categories=("no", "yes") and'
+                ' task="binary" (the positive class last)'
+            )
         if self.task not in TASKS:
             raise InvalidContract(
                 f"the contract's task {self.task!r} (usecase.py): give one of {TASKS}"
@@ -159,12 +166,16 @@ class Contract:
         columns dropped), or ContractViolation naming every problem."""
         from pandera.errors import SchemaErrors
 
+        flags = [f.name for f in self.features if f.dtype is bool and f.name in table.columns]
+        if flags:  # text that spells true or false is a bool; anything else fails its check
+            table = table.assign(**{name: table[name].map(as_boolean) for name in flags})
         try:
-            return self.schema().validate(table, lazy=True)
+            validated = self.schema().validate(table, lazy=True)
         except SchemaErrors as errors:
             named = {self.key, *self.feature_names, self.target.name}
             unused = [str(column) for column in table.columns if column not in named]
             raise ContractViolation(_report(errors.failure_cases, source, unused)) from None
+        return validated.astype(dict.fromkeys(flags, bool))
 
     @cached_property
     def request_model(self) -> type[BaseModel]:
@@ -288,9 +299,27 @@ class UseCase:
             object.__setattr__(self, "title", self.name)
 
 
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool | np.bool_)
+
+
+def as_boolean(value: Any) -> Any:
+    """A bool, or the text "true" or "false" in any case, as a bool; anything else as given
+    (1 and 0 are numbers, not booleans, as in the request model)."""
+    if _is_bool(value):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
 def _column(feature: Feature) -> Any:
     import pandera.pandas as pa
 
+    if feature.dtype is bool:  # coerced, a column of text or numbers would all be True
+        is_bool = pa.Check(lambda values: values.map(_is_bool).astype(bool), error="true or false")
+        checks = [is_bool]
+        return pa.Column(None, checks=checks, nullable=False, description=feature.description)
     if feature.is_categorical:
         checks = [pa.Check.isin(feature.categories)]
     else:
@@ -301,6 +330,8 @@ def _column(feature: Feature) -> Any:
 
 
 def _field(feature: Feature) -> tuple[Any, Any]:
+    if feature.dtype is bool:  # strict: JSON's true or false, not 1 or "true"
+        return bool, Field(description=feature.description, json_schema_extra={"enum": BOOLEAN})
     if feature.is_categorical:
         return Literal[feature.categories], Field(description=feature.description)
     bounds = Field(ge=feature.minimum, le=feature.maximum, description=feature.description)

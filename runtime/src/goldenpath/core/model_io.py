@@ -33,7 +33,7 @@ PARAMS_FILE = Path("params.yaml")
 TRUST_FILE = "MODEL_TRUST_FILE"
 TRUST_FILE_NAME = "trusted-types.json"
 EXTRA_TRUST = "MODEL_TRUSTED_TYPES"  # module prefixes, comma-separated: trusted for one run
-SIGNATURE_TYPES = {int: "long", float: "double", str: "string"}
+SIGNATURE_TYPES = {int: "long", float: "double", str: "string", bool: "boolean"}
 SKOPS = "skops"  # mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS
 
 

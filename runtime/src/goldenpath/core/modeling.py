@@ -1,7 +1,10 @@
 """The model: the contract's feature encoding in front of a configurable estimator.
 
 Encoding lives inside the scikit-learn pipeline, so the saved model carries it
-and serving applies exactly what training applied.
+and serving applies exactly what training applied. It depends on the model's family:
+categories are one-hot encoded for every model, numbers are scaled for the models that
+weigh them (linear models, neighbours, kernels, networks), not for trees, which split
+on thresholds and learn the same splits from the numbers as they are.
 """
 
 import pandas as pd
@@ -20,22 +23,41 @@ def build_model(contract: Contract, model: ModelParams, log_target: bool = False
     `log_target` fits on log(target), for errors that grow with its size (a regression's).
     An estimator that does not fit the contract's task is refused (tasks.TaskMismatch).
     """
+    estimator = model.estimator_class()(**model.hyperparameters)
+    encode = encoding(contract, splits_on_thresholds(estimator))
+    estimator = task_of(contract).wrap(estimator, log_target, model.target)
+    return Pipeline([("encode", encode), ("estimator", estimator)])
+
+
+# The modules of the tree models: scikit-learn's trees, forests and gradient boosting,
+# and the boosting libraries'.
+TREE_MODULES = (
+    "sklearn.tree.",
+    "sklearn.ensemble._forest",
+    "sklearn.ensemble._gb",
+    "sklearn.ensemble._hist_gradient_boosting.",
+    "lightgbm.",
+    "xgboost.",
+    "catboost.",
+)
+
+
+def splits_on_thresholds(estimator: object) -> bool:
+    """Whether `estimator` is a tree model (TREE_MODULES), which takes numbers unscaled."""
+    return type(estimator).__module__.startswith(TREE_MODULES)
+
+
+def encoding(contract: Contract, trees: bool) -> ColumnTransformer:
+    """The contract's features as the model takes them: categories one-hot, numbers scaled
+    unless the model is made of trees."""
     categories = [
         list(feature.categories) for feature in contract.features if feature.is_categorical
     ]
-    encode = ColumnTransformer(
-        [
-            (
-                "categorical",
-                OneHotEncoder(categories=categories, sparse_output=False),
-                contract.categorical,
-            ),
-            ("numeric", StandardScaler(), contract.numeric),
-        ]
+    one_hot = OneHotEncoder(categories=categories, sparse_output=False)
+    numbers = "passthrough" if trees else StandardScaler()
+    return ColumnTransformer(
+        [("categorical", one_hot, contract.categorical), ("numeric", numbers, contract.numeric)]
     )
-    estimator = model.estimator_class()(**model.hyperparameters)
-    estimator = task_of(contract).wrap(estimator, log_target, model.target)
-    return Pipeline([("encode", encode), ("estimator", estimator)])
 
 
 def fit_model(

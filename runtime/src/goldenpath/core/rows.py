@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .contract import Contract, Feature
+from .contract import Contract, Feature, as_boolean
 
 REASON = "reject_reason"  # the rejected rows' column that says why
 MAX_KEY = 2**63 - 1  # what the service's key takes (a Postgres bigint)
@@ -63,6 +63,13 @@ def check_rows(contract: Contract, batch: pd.DataFrame) -> CheckedRows:
 def _check_feature(feature: Feature, raw: pd.Series, refuse) -> pd.Series:
     """`raw` as the feature's values; each row that breaks the feature refused."""
     name = feature.name
+    if feature.dtype is bool:  # true or false (or the text of one), never a number
+        missing = raw.isna()
+        refuse(missing, name, lambda _: f"{name} is missing")
+        values = raw.astype(object).map(as_boolean)
+        wrong = ~missing & ~values.map(lambda value: isinstance(value, bool))
+        refuse(wrong, name, lambda v: f"{name} {_shown(v)} is not true or false")
+        return values
     if feature.is_categorical:
         missing = raw.isna()
         refuse(missing, name, lambda _: f"{name} is missing")

@@ -21,7 +21,7 @@ REVISIONS = {
     "ingest": 1,
     "validate": 1,
     "split": 1,
-    "train": 1,
+    "train": 2,  # 2: no scaler in front of trees (1.1.0)
     "evaluate": 1,
     "register": 2,
 }

@@ -3,8 +3,8 @@
 On a DataFrame, Pipeline.predict spends most of a small batch's time selecting
 and checking columns (about 6 ms of 9 per call here), and each encoder half a
 millisecond more checking its input. Serving instead gives each fitted encoder
-of the ColumnTransformer its columns as one plain array (a StandardScaler and a
-plain OneHotEncoder apply their fitted values directly), then runs the
+of the ColumnTransformer its columns as one plain array (a StandardScaler, a
+passthrough and a plain OneHotEncoder apply their fitted values directly), then runs the
 remaining steps; a tree ensemble's own steps are compiled (compiled.py).
 What a predict gives is the task's (core/tasks.py): a regression's predictions,
 a classifier's probabilities, one column per class in the contract's order.
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from ..core.contract import Contract
 from ..core.tasks import Task, task_of
@@ -162,7 +162,9 @@ def _are_indices(columns: Any) -> bool:
 
 def _plain_transform(transformer: Any) -> Callable[[np.ndarray], np.ndarray]:
     """The fitted `transformer` as a function of a plain array."""
-    if transformer == "passthrough":
+    # A fitted ColumnTransformer's "passthrough" is a FunctionTransformer without a function.
+    passes = type(transformer) is FunctionTransformer and transformer.func is None
+    if transformer == "passthrough" or passes:
         return lambda block: block
     if type(transformer) is StandardScaler:  # what its transform computes, minus the checks
         mean = 0.0 if transformer.mean_ is None else transformer.mean_

@@ -1,0 +1,117 @@
+"""The late-delivery classifier, baked with every answer that is not the default, the whole way.
+
+copier's bake on Python 3.12 of `example=late_delivery`: its setup, its own tests, the
+pipeline (a champion gated by log-loss), the service answering each class's probability,
+`make score`, and `make monitor` on a normal then a changed week. Once, shared.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import copier_cli, require_python, run
+from .test_copier import VARIANTS
+from .test_monitoring import window
+from .test_service import Service
+
+pytestmark = pytest.mark.slow
+CUSTOM = VARIANTS["custom"]
+CLASSES = ["no", "yes"]
+
+
+@pytest.fixture(scope="module")
+def late(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The custom answers' project after `make setup test repro smoke`."""
+    assert CUSTOM["example"] == "late_delivery" and CUSTOM["python_version"] == "3.12"
+    require_python("3.12")
+    project = tmp_path_factory.mktemp("custom") / "ride-demand"
+    result = copier_cli(project, **CUSTOM)
+    assert result.returncode == 0, result.stdout + result.stderr
+    run("make setup test repro smoke", project)
+    return project
+
+
+def test_the_bake_runs_on_python_3_12_and_its_champion_is_gated_by_log_loss(late) -> None:
+    version = run(".venv/bin/python -c 'import sys; print(sys.version[:4])'", late).stdout
+    assert version == "3.12\n"
+    registration = json.loads((late / "reports" / "registration.json").read_text())
+    assert registration["promoted"] and registration["metric"] == "log_loss", registration
+    metrics = json.loads((late / "metrics.json").read_text())
+    assert metrics["holdout"]["log_loss"] < 0.5 * metrics["baseline_log_loss"], metrics
+    assert metrics["holdout"]["roc_auc"] > 0.9, metrics
+    plots = {path.name for path in (late / "reports" / "plots").iterdir()}
+    assert plots == {"log_loss_by_segment.csv", "calibration.csv", "roc.csv"}
+    shown = run("uv run --frozen dvc plots show --json", late).stdout  # dvc.yaml's plots
+    assert all(name in shown for name in plots), shown[:2000]
+    summary = run("make summary", late).stdout
+    assert re.search(r"Holdout log-loss: \d\.\d\d\d", summary), summary
+
+
+def test_the_service_answers_the_class_and_each_class_probability(late) -> None:
+    order = json.loads(run("make -s example", late).stdout)
+    service = Service(late).wait_ready()
+    try:
+        status, _, body = service.request("POST", "/predict", [order, order | {"hour": 3}])
+        assert status == 200, body
+        answer = json.loads(body)
+        assert set(answer["late"]) <= set(CLASSES) and len(answer["late"]) == 2
+        for probabilities in answer["probabilities"]:
+            assert list(probabilities) == CLASSES
+            assert abs(sum(probabilities.values()) - 1) < 1e-3
+        _, _, document = service.request("GET", "/openapi.json")
+        schemas = json.loads(document)["components"]["schemas"]
+        assert schemas["Probabilities"]["required"] == CLASSES
+        _, _, version = service.request("GET", "/version")
+        assert json.loads(version)["threshold"] == 0.5
+    finally:
+        assert service.stop()
+
+
+SCORE_INPUT = """\
+import sys
+import pandas as pd
+rows = pd.read_parquet("data/split/holdout.parquet").head(300)
+bad = rows.head(1).assign(city="atlantis")
+pd.concat([rows, bad]).drop(columns="late").to_parquet(sys.argv[1])
+"""
+
+
+def test_make_score_writes_the_class_and_its_probabilities(late, tmp_path) -> None:
+    orders, scores = tmp_path / "orders.parquet", tmp_path / "scores.parquet"
+    run(f"uv run --frozen python - {orders} <<'EOF'\n{SCORE_INPUT}EOF", late)
+    done = run(f"make score INPUT={orders} OUTPUT={scores}", late).stdout
+    assert "Scored 300 of 301 rows" in done, done
+    check = (
+        "import pandas as pd, sys; s = pd.read_parquet(sys.argv[1]); "
+        "print(s.columns.tolist(), sorted(s.prediction.unique()) <= ['no', 'yes'], "
+        "((s.probability_no + s.probability_yes - 1).abs() < 1e-3).all())"
+    )
+    shown = run(f'uv run --frozen python -c "{check}" {scores}', late).stdout.strip()
+    columns = ["order_id", "prediction", "probability_no", "probability_yes", "model_name"]
+    assert shown == f"{[*columns, 'model_version']} True True", shown
+
+
+def test_monitoring_is_silent_on_a_normal_week_and_names_porto_on_a_changed_one(late) -> None:
+    service = Service(late).wait_ready()
+    url = f"http://127.0.0.1:{service.port}"
+    results = {}
+    try:
+        for week in ("normal", "changed"):
+            replayed = run(f"make simulate WEEK={week} URL={url}", late).stdout
+            results[week] = run(f"make monitor ARGS='{window(replayed)}'", late, check=False)
+            summary = late / "reports" / "monitoring" / "summary.json"
+            results[week] = (results[week], json.loads(summary.read_text()))
+    finally:
+        assert service.stop()
+    normal, summary = results["normal"]
+    assert normal.returncode == 0, normal.stdout + normal.stderr
+    assert not summary["alarm"] and summary["window"]["with_outcomes"] == 10_000
+    changed, summary = results["changed"]
+    assert changed.returncode != 0, changed.stdout + changed.stderr
+    assert summary["moved"]["segments"] == ["porto"], summary["moved"]
+    assert "porto" in summary["moved"]["error"], summary["moved"]
+    assert summary["model"]["holdout_log_loss"] > 0 and summary["window"]["live_roc_auc"] > 0.5
+    in_porto = {f["column"] for f in summary["failed"] if f["segment"] == "porto"}
+    assert {"weather", "courier_load", "log_loss"} <= in_porto, in_porto
