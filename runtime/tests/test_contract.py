@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from goldenpath import Contract, Feature, UseCase
 from goldenpath.core.contract import ContractViolation, InvalidContract
 
-from .usecase import CONTRACT, USE_CASE
+from .usecase import CONTRACT, LATE_USE_CASE, USE_CASE
 
 NUMERIC = [feature for feature in CONTRACT.features if not feature.is_categorical]
 CATEGORICAL = [feature for feature in CONTRACT.features if feature.is_categorical]
@@ -144,6 +144,13 @@ def test_the_segment_must_be_a_categorical_feature() -> None:
     with pytest.raises(InvalidContract, match=r"name one of \['city', 'weather'\]"):
         UseCase(USE_CASE.name, USE_CASE.experiment, CONTRACT, segment=NUMERIC[0].name)
     assert UseCase("m", "e", CONTRACT, "weather").title == "m"  # the title defaults to the name
+
+
+def test_a_bool_is_no_segment() -> None:
+    """Segments are named by their text (a city's figures, a city's model)."""
+    contract = LATE_USE_CASE.contract
+    with pytest.raises(InvalidContract, match=r"'priority' is not a str feature"):
+        UseCase("m", "e", contract, segment="priority")
 
 
 def test_a_feature_knows_whether_it_is_categorical() -> None:

@@ -31,7 +31,7 @@ from goldenpath.monitoring.store import (
 from goldenpath.serving.app import create_app
 
 from .conftest import PROJECT
-from .usecase import CONTRACT, USE_CASE
+from .usecase import CONTRACT, LATE_USE_CASE, USE_CASE
 
 KEY, TARGET, BY = CONTRACT.key, CONTRACT.target.name, USE_CASE.segment
 MODEL_9 = {"model_name": "m", "model_version": "9"}
@@ -134,6 +134,18 @@ def test_metrics_count_predictions_by_segment_and_inputs_outside_training() -> N
     assert in_segment >= before["segment"] + 1
     edges = buckets(CONTRACT.target.minimum, CONTRACT.target.maximum)
     assert edges[0] <= CONTRACT.target.minimum and edges[-1] >= CONTRACT.target.maximum
+
+
+def test_a_bool_seen_in_training_is_not_outside_it() -> None:
+    contract = LATE_USE_CASE.contract
+    trained_on = contract.samples(200, seed=1)
+    record = ChampionRecord("m", "9", "run", {"log_loss": 0.3}, "c", "false", "d", "")
+    metrics = PredictionMetrics(LATE_USE_CASE, [record], training_profile(trained_on, contract))
+    before = metric("prediction_input_out_of_range_total", feature="priority")
+    orders = contract.samples(4, seed=2)[contract.feature_names].to_dict(orient="records")
+    orders[0]["priority"], orders[1]["priority"] = True, False  # both seen in training
+    metrics.observe([Entry(datetime.now(UTC), orders, [(0.2, "m/9")] * 4)])
+    assert metric("prediction_input_out_of_range_total", feature="priority") == before
 
 
 def test_outcomes_are_checked_whole_then_joined_by_key(tmp_path) -> None:

@@ -4,7 +4,7 @@ replays. Your own table in data.source? These skip: update or delete synthetic.p
 
 import pytest
 
-from {{ cookiecutter.package_name }}.synthetic import WEEKS, generate_orders
+from {{ cookiecutter.package_name }}.synthetic import {% if cookiecutter.example == "late_delivery" %}PROMISED_MINUTES, {% endif %}WEEKS, generate_orders
 from {{ cookiecutter.package_name }}.usecase import CONTRACT
 
 
@@ -34,4 +34,8 @@ def test_some_orders_are_late_and_more_in_the_changed_week() -> None:
     normal, changed = (WEEKS[name](4000, 5) for name in ("normal", "changed"))
     assert 0.05 < (normal["late"] == "yes").mean() < 0.4
     assert (changed["late"] == "yes").mean() > (normal["late"] == "yes").mean()
+
+
+def test_the_target_says_when_the_generator_calls_an_order_late() -> None:
+    assert f"{PROMISED_MINUTES:g} minutes" in CONTRACT.target.description
 {%- endif %}

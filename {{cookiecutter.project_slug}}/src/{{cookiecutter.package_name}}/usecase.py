@@ -35,7 +35,7 @@ CONTRACT = Contract(
     # A binary classification: the classes are the target's categories, the positive last.
     target=Feature(
         "late",
-        f"Delivered more than {synthetic.PROMISED_MINUTES:g} minutes after the order",
+        "Delivered more than 45 minutes after the order",  # synthetic.py's PROMISED_MINUTES
         str,
         categories=("no", "yes"),
     ),

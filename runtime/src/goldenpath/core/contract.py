@@ -290,10 +290,11 @@ class UseCase:
     scenarios: Mapping[str, Generator] = field(default_factory=dict, hash=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.segment not in self.contract.categorical:
+        named = [f.name for f in self.contract.features if f.dtype is str]
+        if self.segment not in named:  # segments are named by their text (a city), not a bool
             raise InvalidContract(
-                f"segment {self.segment!r} is not a categorical feature of the contract"
-                f" (usecase.py): name one of {list(self.contract.categorical)}"
+                f"segment {self.segment!r} is not a str feature of the contract"
+                f" (usecase.py): name one of {named}"
             )
         if not self.title:
             object.__setattr__(self, "title", self.name)

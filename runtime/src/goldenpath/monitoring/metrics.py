@@ -96,7 +96,7 @@ class PredictionMetrics:
                 for name, (low, high) in self.ranges.items():
                     outside[name] += not low <= row[name] <= high
                 for name, seen in self.categories.items():
-                    outside[name] += row[name] not in seen
+                    outside[name] += str(row[name]) not in seen  # the profile's are text
         for model, count in orders.items():
             ORDERS.labels(*model.rsplit("/", 1)).inc(count)
         for name, count in outside.items():
