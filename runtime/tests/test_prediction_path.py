@@ -13,9 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, is_classifier
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import RandomForestRegressor
+from sklearn.ensemble import (
+    ExtraTreesRegressor,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.pipeline import Pipeline
 
 from goldenpath.core import model_io
@@ -23,6 +30,7 @@ from goldenpath.core.champion import ChampionRecord
 from goldenpath.core.modeling import build_model, encoding
 from goldenpath.core.params import ModelParams
 from goldenpath.serving.app import create_app
+from goldenpath.serving.compiled import compile_trees
 from goldenpath.serving.predictor import CHECK_ROWS, TOLERANCE, lean_predictor
 
 from .usecase import CONTRACT, USE_CASE
@@ -71,22 +79,53 @@ def test_a_linear_model_is_lean_because_it_has_no_trees(orders) -> None:
     assert same_predictions(predictor, model, orders)
 
 
-def test_a_forest_on_the_numbers_as_they_are_is_compiled(orders) -> None:
-    """No scaler in front of trees (core/modeling.py): the thresholds fall between the
-    raw values, where float32 and float64 agree."""
-    model = fit(orders, FOREST)
+@pytest.mark.parametrize("scaled", [False, True], ids=["raw", "scaled"])
+def test_a_forest_is_compiled_on_raw_or_scaled_numbers(orders, scaled) -> None:
+    forest = RandomForestRegressor(n_estimators=5, random_state=0)
+    model = Pipeline([("encode", encoding(CONTRACT, trees=not scaled)), ("estimator", forest)])
+    model.fit(orders[CONTRACT.feature_names], orders[CONTRACT.target.name])
     predictor = lean_predictor(model, CONTRACT)
     assert predictor.how == "compiled", predictor.reason
     assert same_predictions(predictor, model, orders)
 
 
-def test_a_forest_whose_compiled_trees_differ_is_lean_and_says_by_how_much(orders) -> None:
-    """treelite compares a forest's features in float64, scikit-learn in float32: on scaled
-    numbers, rows near a threshold go another way."""
-    scaled = encoding(CONTRACT, trees=False)
-    forest = RandomForestRegressor(n_estimators=5, random_state=0)
-    model = Pipeline([("encode", scaled), ("estimator", forest)])
-    model.fit(orders[CONTRACT.feature_names], orders[CONTRACT.target.name])
+TREES = [
+    RandomForestRegressor(n_estimators=30, random_state=0),
+    ExtraTreesRegressor(n_estimators=30, random_state=0),
+    GradientBoostingRegressor(random_state=0),
+    HistGradientBoostingRegressor(random_state=0),
+    RandomForestClassifier(n_estimators=30, random_state=0),
+    HistGradientBoostingClassifier(random_state=0),
+]
+
+
+@pytest.mark.parametrize("model", TREES, ids=lambda model: type(model).__name__)
+def test_compiled_trees_compare_each_feature_as_the_model_does(model) -> None:
+    """scikit-learn's own trees compare a feature in float32, its histogram boosting in
+    float64: on values such as 17.31 (not a float32), a row near a threshold goes the
+    other way unless the compiled trees read it the same way. Predicting the training
+    rows puts many on the thresholds."""
+    rng = np.random.default_rng(0)
+    rows = np.column_stack([np.round(rng.uniform(0, 30, 3000), 2), rng.integers(1, 4, 3000)])
+    target = rows[:, 0] + 3 * rows[:, 1] + rng.normal(size=3000)
+    if is_classifier(model):
+        target = target > np.median(target)
+    model.fit(rows, target)
+    expected = model.predict_proba(rows) if is_classifier(model) else model.predict(rows)
+    np.testing.assert_allclose(compile_trees(model)(rows), expected, rtol=0, atol=TOLERANCE)
+
+
+def test_compiled_trees_that_differ_fall_back_to_the_lean_path_and_say_by_how_much(
+    orders, monkeypatch
+) -> None:
+    from goldenpath.serving import predictor as serving
+
+    def off_by_a_little(estimator):
+        trees = compile_trees(estimator)
+        return lambda encoded: trees(encoded) + 1e-3
+
+    monkeypatch.setattr(serving, "compile_trees", off_by_a_little)
+    model = fit(orders, FOREST)
     predictor = lean_predictor(model, CONTRACT)
     assert predictor.how == "lean"
     kind = "sklearn.ensemble._forest.RandomForestRegressor"
@@ -96,7 +135,7 @@ def test_a_forest_whose_compiled_trees_differ_is_lean_and_says_by_how_much(order
         rf"by up to ([\d.e+-]+), more than {TOLERANCE:g}",
         predictor.reason,
     )
-    assert found and float(found[1]) > TOLERANCE, predictor.reason
+    assert found and float(found[1]) == pytest.approx(1e-3), predictor.reason
     assert same_predictions(predictor, model, orders)
 
 

@@ -200,3 +200,16 @@ def test_an_older_base_or_a_failing_base_check_is_said_in_one_line(tmp_path: Pat
     service_check.write(made | {"format": 0}, tmp_path / service_check.RESULT)
     found, why = metrics_report.base_service(tmp_path)
     assert found is None and why == "the base commit's service check is of another format (0)"
+
+
+def test_each_metric_change_is_judged_in_that_metrics_direction() -> None:
+    before = {"holdout.log_loss": 0.40, "holdout.roc_auc": 0.80, "holdout.brier": 0.12,
+              "holdout.mae": 3.0, "baseline_log_loss": 0.5}  # fmt: skip
+    after = {"holdout.log_loss": 0.35, "holdout.roc_auc": 0.78, "holdout.brier": 0.13,
+             "holdout.mae": 2.5, "baseline_log_loss": 0.4}  # fmt: skip
+    changes = rows(metrics_report.table(before, after, "a", "b").splitlines())
+    assert changes["holdout.log_loss"][-1].endswith("✅ better")
+    assert changes["holdout.roc_auc"][-1].endswith("⚠️ worse")
+    assert changes["holdout.brier"][-1].endswith("⚠️ worse")
+    assert changes["holdout.mae"][-1].endswith("✅ better")
+    assert not changes["baseline_log_loss"][-1].endswith(("better", "worse"))  # not the model's

@@ -25,14 +25,12 @@ from pathlib import Path
 import yaml
 
 from ..core.stages import RUNTIME_FILE
-from ..core.tasks import LABELS
+from ..core.tasks import LABELS, METRICS
 from . import service_check
 
 MARKER = (
     "<!-- metrics-report -->"  # the project's scripts/pr_comment.py updates the comment that has it
 )
-LOWER_IS_BETTER = ("mae", "rmse")
-HIGHER_IS_BETTER = ("r2",)
 SERVICE_CHECK_S = 1200  # the base commit's `make service-check`, at most
 VERDICTS = {"passed": "✅", "failed": "❌"}  # else (not judged): ⚠️
 
@@ -127,10 +125,10 @@ def head_service() -> dict:
 
 
 def verdict(name: str, change: float) -> str:
-    leaf = name.rsplit(".", 1)[-1]
-    if change == 0 or leaf not in LOWER_IS_BETTER + HIGHER_IS_BETTER:
+    metric = METRICS.get(name.rsplit(".", 1)[-1])
+    if change == 0 or metric is None:
         return ""
-    better = (change < 0) == (leaf in LOWER_IS_BETTER)
+    better = (change > 0) == metric.higher_is_better
     return " ✅ better" if better else " ⚠️ worse"
 
 

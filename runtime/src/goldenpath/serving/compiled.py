@@ -26,6 +26,9 @@ TREE_ENSEMBLES = tuple(
     )
     for task in ("Regressor", "Classifier")
 )
+# scikit-learn's own trees (not its histogram boosting) compare a feature as float32 against
+# a float64 threshold: a value whose float32 falls on the other side goes the other way.
+FLOAT32_INPUT = ("sklearn.ensemble._forest.", "sklearn.ensemble._gb.")
 
 
 class NotCompiled(Exception):
@@ -68,9 +71,10 @@ def compile_trees(estimator: Any) -> Predict:
     else:
         model = treelite.sklearn.import_model(estimator)
     if (model.input_type, model.output_type) != ("float64", "float64"):
-        raise NotCompiled(  # a forest's float32 thresholds: not what the model predicts
+        raise NotCompiled(
             f"treelite reads {kind}'s trees as {model.input_type}, the model predicts in float64"
         )
+    as_float32 = kind.startswith(FLOAT32_INPUT)
     config = GTILConfig(nthread=1, predict_type="default")
     double = ctypes.POINTER(ctypes.c_double)
     # Values a row: 1 for a regression or a binary booster (the positive class's
@@ -79,7 +83,8 @@ def compile_trees(estimator: Any) -> Predict:
     classifies = kind.endswith("Classifier")
 
     def predict(encoded: np.ndarray) -> np.ndarray:
-        rows = np.ascontiguousarray(encoded, dtype=np.float64)
+        rows = np.ascontiguousarray(encoded, dtype=np.float32 if as_float32 else np.float64)
+        rows = rows.astype(np.float64, copy=False)
         out = np.empty((len(rows), width), dtype=np.float64)
         status = _LIB.TreeliteGTILPredict(
             model.handle,
