@@ -95,3 +95,21 @@ def test_names_slugify(name: str, slug: str, tmp_path) -> None:
     result = bake_cli(tmp_path, project_name=name)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / slug / "src" / slug.replace("-", "_")).is_dir()
+
+
+def test_a_bake_over_a_project_is_refused_and_changes_nothing(tmp_path) -> None:
+    """`cookiecutter -f` into a project would overwrite the team's files and commit them
+    as the scaffold: refused before a file is written, naming `make update`."""
+    assert bake_cli(tmp_path).returncode == 0
+    [project] = tmp_path.iterdir()
+    (project / "README.md").write_text("the team's own words\n")
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-f", "-o", str(tmp_path)]
+    result = subprocess.run([*command, str(TEMPLATE)], capture_output=True, text=True)
+    assert result.returncode != 0
+    first = result.stderr.splitlines()[0]  # cookiecutter's own traceback follows
+    assert first.startswith(f"ERROR: {project} holds a project already") and "make update" in first
+    status = subprocess.run(
+        ["git", "status", "--short"], cwd=project, capture_output=True, text=True
+    )
+    assert status.stdout == " M README.md\n"  # the team's change, and nothing else
+    assert (project / "README.md").read_text() == "the team's own words\n"

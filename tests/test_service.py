@@ -212,7 +212,7 @@ def test_overload_is_refused_at_once_and_health_checks_stay_quick(trained, slow_
     finally:
         assert service.stop()
     [line] = [line for line in service.lines() if "serving unregistered" in line]
-    assert "lean predict" in line and "on the thread" in line
+    assert "compiled predict" in line and "on the thread" in line
     statuses = Counter(status for status, *_ in answers)
     assert set(statuses) == {200, 503} and len(answers) == 96, statuses
     refused = [(headers, body) for status, headers, body, _ in answers if status == 503]

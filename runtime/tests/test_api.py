@@ -97,6 +97,17 @@ def test_a_malformed_request_gets_a_small_json_422(client, body) -> None:
     assert all(error["loc"][0] == "body" and error["msg"] for error in answer["detail"])
 
 
+def test_a_field_the_contract_does_not_name_says_what_it_is(client) -> None:
+    """The target is predicted, not sent; any other unknown field is not a feature."""
+    order = CONTRACT.example | {CONTRACT.target.name: 30.0, "tip": 2}
+    errors = {e["loc"][-1]: e["msg"] for e in client.post("/predict", json=order).json()["detail"]}
+    target = CONTRACT.target.name
+    assert errors == {
+        target: f"{target} is the target, which the service predicts: leave it out",
+        "tip": "not a feature of the contract (a typo? every feature: GET /openapi.json)",
+    }
+
+
 def test_every_error_is_counted_but_only_the_first_are_listed(client) -> None:
     answer = client.post("/predict", content=MALFORMED["many empty orders"]).json()
     assert answer["error_count"] == MAX_ORDERS * len(CONTRACT.features)
@@ -171,7 +182,7 @@ def test_an_unknown_value_of_a_wide_category_gets_a_short_message() -> None:
     contract = replace(CONTRACT, features=features, example=CONTRACT.example | {"city": "r1"})
     with pytest.raises(ValidationError) as error:
         contract.request_model(**contract.example | {"city": "atlantis"})
-    (entry,) = json.loads(_field_errors(error.value))["detail"]
+    (entry,) = json.loads(_field_errors(error.value, contract.target.name))["detail"]
     assert entry["loc"] == ["body", "city"] and entry["input"] == "atlantis"
     assert entry["msg"].startswith("Input should be 'r0', 'r1', ")
     assert entry["msg"].endswith(", … (every value: the request schema, GET /openapi.json)")

@@ -1,6 +1,7 @@
 """The contract: one definition behind validation, the request model and the model's table."""
 
 import json
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -188,15 +189,17 @@ def test_a_bool_is_true_or_false_in_a_table_and_in_a_request() -> None:
         CONTRACT.example | {"priority": True},
     )
     assert Feature("priority", "", bool).categories == (False, True)
+    assert replace(Feature("priority", "", bool), description="Paid").categories == (False, True)
     table = flagged.samples(6).assign(priority=["true", "FALSE", True, False, "True", "false"])
-    assert flagged.validate(table, "t.csv")["priority"].tolist() == [1, 0, 1, 0, 1, 0]
+    assert flagged.validate(table, "t.csv")["priority"].tolist() == [True, False] * 3
     assert flagged.validate(table, "t.csv")["priority"].dtype == bool
     broken = table.astype({"priority": object})
     broken.loc[[1, 4], "priority"] = [1, "yes"]
     with pytest.raises(ContractViolation, match=r"'priority' fails true or false: 2 rows, e"):
         flagged.validate(broken, "t.csv")
     request = flagged.request_model
-    assert request.model_validate_json(json.dumps(CONTRACT.example | {"priority": False}))
+    valid = request.model_validate_json(json.dumps(CONTRACT.example | {"priority": False}))
+    assert valid.priority is False
     for wrong in (1, 0, "true"):
         with pytest.raises(ValidationError):
             request.model_validate(dict(CONTRACT.example) | {"priority": wrong})
@@ -246,3 +249,24 @@ def test_every_missing_and_unknown_column_is_named() -> None:
         CONTRACT.validate(table, "orders.csv")
     for name in (*CONTRACT.feature_names, *extra):
         assert repr(name) in str(violation.value), name
+
+
+@pytest.mark.parametrize("labels", [[0, 1], [False, True], ["0", "1"]], ids=str)
+def test_a_binary_target_given_as_0_and_1_says_which_class_each_is(labels) -> None:
+    contract = LATE_USE_CASE.contract
+    table = LATE_USE_CASE.example_data(40, 0)
+    table["late"] = [labels[i % 2] for i in range(len(table))]
+    hint = (
+        "  (late holds 0/1 (or false/true), not its classes: write 0 as 'no' and 1 as 'yes' "
+        "at the source, e.g. late.map({0: 'no', 1: 'yes'}))"
+    )
+    with pytest.raises(ContractViolation) as violation:
+        contract.validate(table, "t.csv")
+    assert hint in str(violation.value).splitlines()
+    with pytest.raises(ContractViolation) as violation:
+        contract.validate_outcomes(table[[contract.key, "late"]], "outcomes.csv")
+    assert hint in str(violation.value).splitlines()
+    table["late"] = ["no", "maybe"] * 20  # text of its own: no hint
+    with pytest.raises(ContractViolation) as violation:
+        contract.validate(table, "t.csv")
+    assert "holds 0/1" not in str(violation.value)

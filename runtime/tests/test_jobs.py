@@ -5,6 +5,8 @@ Run in-process in a workspace of their own (conftest.py, `workspace`), as dvc.ya
 """
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -91,6 +93,18 @@ def test_broken_data_stops_at_validate(workspace, monkeypatch) -> None:
     assert not Path("data/validated/table.parquet").exists()
 
 
+def test_a_report_on_the_teams_own_table_names_it(workspace, monkeypatch) -> None:
+    source = "data/external/orders.csv"
+    broken = CONTRACT.samples(20).assign(**{CONTRACT.feature_names[0]: -1e6})
+    broken.to_csv(source, index=False)
+    compose_params_yaml(f"data.source={source}")
+    run_stage("ingest", monkeypatch)
+    with pytest.raises(ContractViolation) as report:
+        run_stage("validate", monkeypatch)
+    expected = f"{source} (as ingested to data/raw/table.parquet) breaks the data contract"
+    assert str(report.value).startswith(expected)
+
+
 @pytest.mark.parametrize(
     ("source", "advice"),
     [
@@ -135,6 +149,13 @@ def test_the_summary_names_the_champion_and_what_comes_next(workspace, monkeypat
     assert f"Champion: {USE_CASE.name} version 1, from the latest run." in printed
     mae = json.loads(Path("metrics.json").read_text())["holdout"]["mae"]
     assert f"Holdout MAE: {mae:.2f}" in printed
+    # A reader that stops early (`make summary | head -3`, here one that reads nothing).
+    runtime = Path(__file__).parents[1]  # where tests.usecase is found
+    piped = subprocess.run(
+        f"{sys.executable} -m goldenpath.summary | true",
+        shell=True, capture_output=True, text=True, env=os.environ | {"PYTHONPATH": str(runtime)},
+    )  # fmt: skip
+    assert piped.stderr == "", piped.stderr  # no BrokenPipeError
 
 
 def test_the_unit_of_work_refuses_a_segment_it_cannot_train(workspace, monkeypatch) -> None:

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from sklearn.ensemble import RandomForestRegressor
 from sklearn.preprocessing import StandardScaler
 
 from goldenpath.core.modeling import build_model
-from goldenpath.core.params import ModelParams
+from goldenpath.core.params import InvalidParams, ModelParams
 
 from .usecase import CONTRACT
 
@@ -15,8 +16,13 @@ TREES = [
     "sklearn.ensemble.GradientBoostingRegressor",
     "sklearn.tree.DecisionTreeRegressor",
     "lightgbm.LGBMRegressor",
+    "tests.test_modeling.TeamForest",
 ]
 WEIGHING = ["sklearn.linear_model.Ridge", "sklearn.neighbors.KNeighborsRegressor"]
+
+
+class TeamForest(RandomForestRegressor):
+    """A team's own tree model, in its own module: still trees."""
 
 
 def encoded(target: str) -> tuple[object, np.ndarray]:
@@ -41,3 +47,17 @@ def test_models_that_weigh_numbers_get_them_scaled(target: str) -> None:
     numbers, table = encoded(target)
     assert isinstance(numbers, StandardScaler)
     assert np.allclose(table[:, -len(CONTRACT.numeric) :].mean(axis=0), 0)
+
+
+@pytest.mark.parametrize(
+    ("config", "problem"),
+    [
+        ({"_target_": "sklearn.linear_model.LogisticRegression", "C": -1}, "model.C: The 'C' "),
+        ({"_target_": "sklearn.linear_model.Ridge", "solver": "fast"}, "model.solver: The "),
+    ],
+)
+def test_a_value_the_estimator_refuses_is_refused_before_fitting_by_name(config, problem) -> None:
+    with pytest.raises(InvalidParams) as invalid:
+        build_model(CONTRACT, ModelParams.model_validate(config))
+    assert f"  - {problem}" in str(invalid.value)
+    assert "Got " in str(invalid.value)  # scikit-learn's own words: what it takes, what it got

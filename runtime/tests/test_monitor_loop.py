@@ -18,6 +18,8 @@ from sklearn.metrics import mean_absolute_error as mae
 
 from goldenpath.core import model_io
 from goldenpath.core.champion import ChampionRecord
+from goldenpath.core.contract import ContractViolation
+from goldenpath.core.params import compose_params
 from goldenpath.monitoring import monitor, outcomes, simulate
 from goldenpath.monitoring.log import PredictionLog
 from goldenpath.monitoring.store import (
@@ -218,4 +220,39 @@ def test_a_week_that_lacks_a_feature_of_the_contract_is_refused_before_any_reque
     url = f"http://127.0.0.1:{free_port()}"  # nobody there: the check comes first
     monkeypatch.setattr(sys, "argv", ["simulate", "normal", "--url", url, "--orders", "5"])
     with pytest.raises(simulate.ReplayFailed, match=rf"'normal' week .* makes no \['{feature}'\]"):
+        simulate.main()
+
+
+def test_a_table_of_the_teams_own_orders_is_replayed_and_a_bad_one_refused(
+    service, monkeypatch, capsys, tmp_path
+) -> None:
+    own = tmp_path / "last_week.csv"
+    USE_CASE.scenarios["normal"](30, 8).drop(columns=[KEY], errors="ignore").to_csv(own)
+    monkeypatch.setattr(sys, "argv", ["simulate", str(own), "--url", service])
+    simulate.main()
+    captured = capsys.readouterr()
+    assert f"the {own} week" not in captured.err  # its own orders: no note
+    assert f"{own} week: 30 orders predicted by {service}, 30 outcomes stored." in captured.out
+    broken = pd.read_csv(own).assign(**{CONTRACT.feature_names[0]: -5.0})
+    broken.to_csv(own, index=False)
+    with pytest.raises(ContractViolation, match=rf"^{own} breaks the data contract"):
+        simulate.main()
+
+
+def test_a_scenario_beside_the_teams_own_data_is_said_to_be_synthetic(
+    service, monkeypatch, capsys, tmp_path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["simulate", "normal", "--url", service, "--orders", "5"])
+    simulate.main()
+    assert capsys.readouterr().err == ""  # no params.yaml yet: nothing else to compare with
+    conf = Path(__file__).parent / "project" / "conf"
+    params = compose_params(conf, ["data.source=data/external/orders.csv"])
+    (tmp_path / "params.yaml").write_text(params)
+    simulate.main()
+    note = capsys.readouterr().err
+    assert note.startswith("note: the 'normal' week is the example generator's (synthetic.py)")
+    assert "make simulate WEEK=path/to/orders.csv" in note
+    monkeypatch.setattr(sys, "argv", ["simulate", "stormy", "--url", service])
+    with pytest.raises(simulate.ReplayFailed, match=r"'stormy' is no scenario .*\['changed', 'n"):
         simulate.main()

@@ -50,7 +50,7 @@ def test_a_typo_fails_with_the_key_name() -> None:
     del values["data"]["seed"]
     with pytest.raises(InvalidParams, match=r"data\.seed: missing") as invalid:
         parse_params(yaml.safe_dump(values))
-    assert str(invalid.value).endswith("Fix conf/.")
+    assert str(invalid.value).endswith("Fix conf/ (or the value given to `dvc exp run -S`).")
 
 
 def test_an_estimator_that_cannot_be_imported_is_named() -> None:
@@ -88,3 +88,14 @@ def test_the_monitor_window_is_checked() -> None:
     since, until = explicit.window(datetime(2026, 3, 8, tzinfo=UTC))
     assert since == datetime(2026, 3, 1, tzinfo=UTC)  # without an offset: UTC
     assert until == datetime(2026, 3, 8, tzinfo=UTC)
+
+
+def test_a_key_of_an_earlier_release_still_reads() -> None:
+    """monitor.error.max_ratio was max_mae_ratio up to 1.0.0: a team's conf/ may keep it."""
+    values = yaml.safe_load(compose_params(CONF_DIR))
+    del values["monitor"]["error"]["max_ratio"]
+    values["monitor"]["error"]["max_mae_ratio"] = 1.5
+    assert parse_params(yaml.safe_dump(values)).monitor.error.max_ratio == 1.5
+    values["monitor"]["error"]["max_mae_ratio"] = 0.5
+    with pytest.raises(InvalidParams, match=r"monitor\.error\.max_mae_ratio: .*greater than 1"):
+        parse_params(yaml.safe_dump(values))

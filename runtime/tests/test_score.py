@@ -1,5 +1,6 @@
 """Batch scoring: rows checked one by one, predicted as the service predicts, written whole."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import mlflow
@@ -7,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from goldenpath.core.contract import Feature
 from goldenpath.core.problems import Problem
 from goldenpath.core.rows import REASON, check_rows
 from goldenpath.io import batches
@@ -21,7 +23,7 @@ BAD_ROWS = [  # one broken value each (in a row that is otherwise the example), 
     ({"distance_km": "far"}, "distance_km 'far' is not a number"),
     ({"distance_km": 99.0}, "distance_km 99 is outside [0.1, 30]"),
     ({"items": 2.5}, "items 2.5 is not a whole number"),
-    ({"city": "paris"}, "city 'paris' is not one of the contract's 3"),
+    ({"city": "paris"}, "city 'paris' is not one of 'lisbon', 'porto', 'madrid'"),
     ({"city": None}, "city is missing"),
     ({KEY: None}, f"{KEY} is missing"),
     ({KEY: -4}, f"{KEY} -4 is not a whole number ≥ 0"),
@@ -56,7 +58,30 @@ def test_every_reason_of_a_row_is_given_and_booleans_are_no_numbers() -> None:
     row = {KEY: 1, **CONTRACT.example, "distance_km": True, "weather": "snow"}
     checked = check_rows(CONTRACT, pd.DataFrame([row]).astype({"distance_km": bool}))
     assert checked.rejected[REASON].tolist() == [
-        "distance_km True is not a number; weather 'snow' is not one of the contract's 2"
+        "distance_km True is not a number; weather 'snow' is not one of 'clear', 'rain'"
+    ]
+
+
+def test_a_bool_feature_takes_true_or_false_in_any_case_and_a_wide_category_names_some() -> None:
+    rush = Feature("rush", "At rush hour", bool)
+    wide = replace(CONTRACT.features[2], categories=tuple(f"r{i}" for i in range(3000)))
+    contract = replace(
+        CONTRACT,
+        features=(*CONTRACT.features[:2], wide, CONTRACT.features[3], rush),
+        example=CONTRACT.example | {"city": "r1", "rush": False},
+    )
+    rows = [
+        {KEY: n, **contract.example, "rush": rush_hour}
+        for n, rush_hour in enumerate([True, " FALSE ", "True", 1, "yes", None])
+    ]
+    rows[0]["city"] = "lisbon"
+    checked = check_rows(contract, pd.DataFrame(rows))
+    assert checked.scorable["rush"].tolist() == [False, True]
+    assert checked.rejected[REASON].tolist() == [
+        "city 'lisbon' is not one of 'r0', 'r1', 'r2', 'r3', 'r4', … (3,000 in all: usecase.py)",
+        "rush 1 is not true or false",
+        "rush 'yes' is not true or false",
+        "rush is missing",
     ]
 
 

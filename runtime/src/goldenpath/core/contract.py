@@ -39,7 +39,8 @@ class Feature:
         if self.dtype not in (int, float, str, bool):
             raise InvalidContract(f"{what} has dtype {self.dtype!r}: give int, float, str or bool")
         if self.dtype is bool:  # a category of two values, true or false, and nothing else
-            if self.categories or self.minimum is not None or self.maximum is not None:
+            bounded = self.minimum is not None or self.maximum is not None
+            if self.categories not in ((), BOOLEAN) or bounded:  # BOOLEAN: replace() gives it
                 raise InvalidContract(f"{what} is a bool: give it no bounds and no categories")
             object.__setattr__(self, "categories", BOOLEAN)
             return
@@ -174,8 +175,23 @@ class Contract:
         except SchemaErrors as errors:
             named = {self.key, *self.feature_names, self.target.name}
             unused = [str(column) for column in table.columns if column not in named]
-            raise ContractViolation(_report(errors.failure_cases, source, unused)) from None
-        return validated.astype(dict.fromkeys(flags, bool))
+            report = _report(errors.failure_cases, source, unused, self._target_hint(table))
+            raise ContractViolation(report) from None
+        return validated.astype(dict.fromkeys(flags, bool)) if flags else validated
+
+    def _target_hint(self, table: pd.DataFrame) -> list[str]:
+        """A binary target given as 0/1 or false/true: which class each stands for."""
+        classes, name = self.target.categories, self.target.name
+        if len(classes) != 2 or name not in table.columns:
+            return []
+        spelt = {str(value).lower() for value in table[name].dropna().unique()}
+        if not spelt or not spelt <= {"0", "1", "0.0", "1.0", "false", "true"}:
+            return []
+        negative, positive = classes
+        return [
+            f"{name} holds 0/1 (or false/true), not its classes: write 0 as {negative!r} and 1 "
+            f"as {positive!r} at the source, e.g. {name}.map({{0: {negative!r}, 1: {positive!r}}})"
+        ]
 
     @cached_property
     def request_model(self) -> type[BaseModel]:
@@ -266,7 +282,8 @@ class Contract:
         try:
             return outcomes.validate(table, lazy=True)
         except SchemaErrors as errors:
-            raise ContractViolation(_report(errors.failure_cases, source, [])) from None
+            hints = self._target_hint(table)
+            raise ContractViolation(_report(errors.failure_cases, source, [], hints)) from None
 
 
 # An example-data generator: (rows, seed) -> a labelled table that honours the contract.
@@ -350,7 +367,9 @@ def _whole_number(value: Any) -> Any:
 TABLE_CHECKS = {"column_in_dataframe": "columns the contract needs and the table lacks"}
 
 
-def _report(failures: pd.DataFrame, source: str, unused: list[str], examples: int = 5) -> str:
+def _report(
+    failures: pd.DataFrame, source: str, unused: list[str], hints: list[str], examples: int = 5
+) -> str:
     lines = [f"{source} breaks the data contract (the features in the project's usecase.py):"]
     for (column, check), group in failures.groupby(["column", "check"], sort=False, dropna=False):
         values = group["failure_case"].head(examples).tolist()
@@ -362,6 +381,7 @@ def _report(failures: pd.DataFrame, source: str, unused: list[str], examples: in
         rows = group["index"].dropna().astype(int).tolist()
         where = f"{len(rows)} rows, e.g. rows {rows[:examples]} (from 0)" if rows else "all rows"
         lines.append(f"  - column {column!r} fails {check}: {where}; values {values}")
+    lines += [f"  ({hint})" for hint in hints]
     lines.append(
         "Fix the data at its source, or change the features if the contract itself changed."
     )

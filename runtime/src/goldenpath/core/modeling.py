@@ -7,13 +7,15 @@ weigh them (linear models, neighbours, kernels, networks), not for trees, which 
 on thresholds and learn the same splits from the numbers as they are.
 """
 
+import re
+
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .contract import Contract
-from .params import ModelParams, Params
+from .params import InvalidParams, ModelParams, Params
 from .tasks import gate_metric, task_of
 
 
@@ -24,9 +26,22 @@ def build_model(contract: Contract, model: ModelParams, log_target: bool = False
     An estimator that does not fit the contract's task is refused (tasks.TaskMismatch).
     """
     estimator = model.estimator_class()(**model.hyperparameters)
+    _check_values(estimator)
     encode = encoding(contract, splits_on_thresholds(estimator))
     estimator = task_of(contract).wrap(estimator, log_target, model.target)
     return Pipeline([("encode", encode), ("estimator", estimator)])
+
+
+def _check_values(estimator: object) -> None:
+    """A value scikit-learn would refuse at fit (C=-1), refused now in one line: its
+    estimators declare their parameters' constraints; another library checks at fit."""
+    if not hasattr(estimator, "_parameter_constraints"):
+        return
+    try:
+        estimator._validate_params()  # type: ignore[attr-defined]
+    except (ValueError, TypeError) as error:  # scikit-learn's InvalidParameterError
+        named = re.match(r"The '(\w+)' parameter", str(error))
+        raise InvalidParams([f"model{'.' + named[1] if named else ''}: {error}"]) from None
 
 
 # The modules of the tree models: scikit-learn's trees, forests and gradient boosting,
@@ -43,8 +58,9 @@ TREE_MODULES = (
 
 
 def splits_on_thresholds(estimator: object) -> bool:
-    """Whether `estimator` is a tree model (TREE_MODULES), which takes numbers unscaled."""
-    return type(estimator).__module__.startswith(TREE_MODULES)
+    """Whether `estimator` is a tree model (TREE_MODULES), or a team's subclass of one,
+    which takes numbers unscaled."""
+    return any(kind.__module__.startswith(TREE_MODULES) for kind in type(estimator).__mro__)
 
 
 def encoding(contract: Contract, trees: bool) -> ColumnTransformer:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -118,7 +119,9 @@ class DriftThresholds(_Strict):
 
 
 class ErrorThresholds(_Strict):
-    max_mae_ratio: float = Field(gt=1)
+    max_ratio: float = Field(  # named max_mae_ratio up to 1.0.0, when only MAE was judged
+        gt=1, validation_alias=AliasChoices("max_ratio", "max_mae_ratio")
+    )
     min_outcomes: PositiveInt
 
 
@@ -156,7 +159,10 @@ class Params(_Strict):
 class InvalidParams(Problem):
     def __init__(self, problems: Sequence[str]) -> None:
         lines = "\n".join(f"  - {problem}" for problem in problems)
-        super().__init__(f"the parameters composed from conf/ are invalid:\n{lines}\nFix conf/.")
+        super().__init__(
+            f"the parameters composed from conf/ are invalid:\n{lines}\n"
+            "Fix conf/ (or the value given to `dvc exp run -S`)."
+        )
 
 
 def compose_params(conf_dir: Path = CONF_DIR, overrides: Sequence[str] = ()) -> str:

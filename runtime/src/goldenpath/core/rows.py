@@ -75,8 +75,8 @@ def _check_feature(feature: Feature, raw: pd.Series, refuse) -> pd.Series:
         refuse(missing, name, lambda _: f"{name} is missing")
         values = raw.astype(object)
         unknown = ~missing & ~values.isin(feature.categories)
-        known = len(feature.categories)
-        refuse(unknown, name, lambda v: f"{name} {_shown(v)} is not one of the contract's {known}")
+        known = _listed(feature.categories)
+        refuse(unknown, name, lambda v: f"{name} {_shown(v)} is not one of {known}")
         return values
     values, missing = _numbers(raw)
     refuse(missing, name, lambda _: f"{name} is missing")
@@ -88,6 +88,14 @@ def _check_feature(feature: Feature, raw: pd.Series, refuse) -> pd.Series:
     outside = values.notna() & ((values < low) | (values > high))
     refuse(outside, name, lambda v: f"{name} {_shown(v)} is outside [{low:g}, {high:g}]")
     return values
+
+
+def _listed(categories: tuple[str, ...], shown: int = 6) -> str:
+    """The contract's categories as a reason names them: all of a few, some of many."""
+    if len(categories) <= shown:
+        return ", ".join(map(repr, categories))
+    first = ", ".join(map(repr, categories[: shown - 1]))
+    return f"{first}, … ({len(categories):,} in all: usecase.py)"
 
 
 def _numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:

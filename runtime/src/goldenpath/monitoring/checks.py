@@ -110,8 +110,8 @@ def evaluate(
 
 def _error_checks(current, record, settings, segments, notes, loss: str) -> list:
     """The live loss (MAE, log-loss), overall and by segment, where enough outcomes are known;
-    at most monitor.error.max_mae_ratio times the holdout's, plus NOISE standard errors."""
-    limit, ratio = settings.error.min_outcomes, settings.error.max_mae_ratio
+    at most monitor.error.max_ratio times the holdout's, plus NOISE standard errors."""
+    limit, ratio = settings.error.min_outcomes, settings.error.max_ratio
     error, label, holdout = LOSS_COLUMNS[loss], LABELS[loss], record.holdout.get(loss)
     if holdout is None:
         notes.append(f"the model has no holdout {label} on record: live error not judged")
