@@ -53,10 +53,15 @@ def test_the_service_answers_the_class_and_each_class_probability(late) -> None:
     order = json.loads(run("make -s example", late).stdout)
     service = Service(late).wait_ready()
     try:
-        status, _, body = service.request("POST", "/predict", [order, order | {"hour": 3}])
+        # prep_time_min is nullable: null, or left out, is a missing value the model knows.
+        unannounced = {k: v for k, v in order.items() if k != "prep_time_min"}
+        orders = [order, order | {"hour": 3}, order | {"prep_time_min": None}, unannounced]
+        status, _, body = service.request("POST", "/predict", orders)
         assert status == 200, body
         answer = json.loads(body)
-        assert set(answer["late"]) <= set(CLASSES) and len(answer["late"]) == 2
+        assert set(answer["late"]) <= set(CLASSES) and len(answer["late"]) == 4
+        assert answer["probabilities"][2] == answer["probabilities"][3]
+        assert answer["probabilities"][2] != answer["probabilities"][0]
         for probabilities in answer["probabilities"]:
             assert list(probabilities) == CLASSES
             assert abs(sum(probabilities.values()) - 1) < 1e-3
@@ -73,6 +78,7 @@ SCORE_INPUT = """\
 import sys
 import pandas as pd
 rows = pd.read_parquet("data/split/holdout.parquet").head(300)
+assert rows["prep_time_min"].isna().any()  # scored too: the feature is nullable
 bad = rows.head(1).assign(city="atlantis")
 pd.concat([rows, bad]).drop(columns="late").to_parquet(sys.argv[1])
 """

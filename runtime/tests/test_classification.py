@@ -220,7 +220,7 @@ def test_per_city_classifiers_are_judged_by_the_gates_metric(
 
 def served_answers(case, rows: pd.DataFrame) -> tuple[dict, dict, dict]:
     """The service's answer for `rows`, its /version and its OpenAPI document."""
-    orders = rows[case.contract.feature_names].to_dict(orient="records")
+    orders = case.contract.requests(rows)
     with TestClient(create_app("models/champion", case)) as client:
         answer = client.post("/predict", json=orders)
         assert answer.status_code == 200, answer.text
@@ -346,8 +346,8 @@ def test_the_monitor_judges_a_binary_classifiers_live_log_loss_and_shows_its_auc
     start = datetime.now(UTC) - timedelta(minutes=1)
     with TestClient(create_app("models/champion", classifying)) as client:
         for chunk in range(0, 3000, 1000):
-            orders = week.iloc[chunk : chunk + 1000][[contract.key, *contract.feature_names]]
-            assert client.post("/predict", json=orders.to_dict("records")).status_code == 200
+            orders = contract.requests(week.iloc[chunk : chunk + 1000], keyed=True)
+            assert client.post("/predict", json=orders).status_code == 200
     store = open_store(contract)
     outcomes.add_outcomes(store, week[[contract.key, target]], "delivered.csv")
     end = datetime.now(UTC) + timedelta(minutes=1)

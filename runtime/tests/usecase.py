@@ -64,26 +64,52 @@ USE_CASE = UseCase(
 )
 
 
-# The classifications' own feature: a bool, which the regression's contract has not.
+# The classifications' own features, which the regression's contract has not: a bool, one
+# of each kind that may be missing, and an id with too many values to list.
 PRIORITY = Feature("priority", "The customer paid for priority", bool)
+RESTAURANT = Feature("restaurant", "The restaurant's id", str, high_cardinality=True)
+RESTAURANTS = 2000
+NULLABLE = (
+    Feature("prep_minutes", "Preparation time the kitchen reported", float, 0, 40, nullable=True),
+    Feature("vehicle", "The courier's vehicle, where known", str, categories=("bike", "car"),
+            nullable=True),
+    Feature("gift", "Marked as a gift, where asked", bool, nullable=True),
+)  # fmt: skip
 
 
 def _labelled(target: str, edges: list[float], classes: tuple[str, ...]):
     """The orders, their minutes to delivery replaced by a class: `classes[i]` for the
-    minutes between `edges[i - 1]` and `edges[i]` (a priority order's five fewer)."""
+    minutes between `edges[i - 1]` and `edges[i]` (a priority order's five fewer, a long
+    preparation's more, a car's fewer, a slow kitchen's more: one restaurant in three).
+    One in ten of each nullable feature is missing."""
 
     def generate(rows: int, seed: int) -> pd.DataFrame:
         orders = generate_orders(rows, seed)
-        priority = np.random.default_rng(seed + 1).random(rows) < 0.3
-        minutes = orders.pop("delivery_minutes") - 5 * priority
+        rng = np.random.default_rng(seed + 1)
+        priority = rng.random(rows) < 0.3
+        prep = rng.uniform(0, 40, rows).round(1)
+        car = rng.random(rows) < 0.4
+        restaurant = rng.zipf(1.3, rows) % RESTAURANTS  # a few big ones, a long tail
+        slow_kitchen = 4 * (restaurant % 3 == 0)  # one in three restaurants is slow
+        minutes = orders.pop("delivery_minutes") - 5 * priority + (prep - 20) / 4 - 3 * car
+        minutes += slow_kitchen
         labels = np.array(classes, dtype=object)[np.digitize(minutes, edges)]
-        return orders.assign(priority=priority, **{target: labels})
+        missing = rng.random((3, rows)) < 0.1
+        nullable = {
+            "prep_minutes": np.where(missing[0], np.nan, prep),
+            "vehicle": np.where(missing[1], None, np.where(car, "car", "bike")),
+            "gift": np.where(missing[2], None, rng.random(rows) < 0.2),
+        }
+        ids = np.char.add("r", restaurant.astype(str))
+        return orders.assign(priority=priority, **nullable, restaurant=ids, **{target: labels})
 
     return generate
 
 
 def _classification(name: str, target: Feature, edges: list[float], task: str) -> UseCase:
-    features, example = (*CONTRACT.features, PRIORITY), CONTRACT.example | {"priority": False}
+    features = (*CONTRACT.features, PRIORITY, *NULLABLE, RESTAURANT)
+    example = CONTRACT.example | {"priority": False, "prep_minutes": 12.5, "vehicle": None}
+    example |= {"gift": None, "restaurant": "r17"}
     contract = Contract(features, target, CONTRACT.key, example, task)
     generate = _labelled(target.name, edges, target.categories)
     return UseCase(name, name, contract, "city", example_data=generate)

@@ -4,7 +4,7 @@ replays. Your own table in data.source? These skip: update or delete synthetic.p
 
 import pytest
 
-from {{ cookiecutter.package_name }}.synthetic import {% if cookiecutter.example == "late_delivery" %}PROMISED_MINUTES, {% endif %}WEEKS, generate_orders
+from {{ cookiecutter.package_name }}.synthetic import {% if cookiecutter.example == "late_delivery" %}PROMISED_MINUTES, UNANNOUNCED, {% endif %}WEEKS, generate_orders
 from {{ cookiecutter.package_name }}.usecase import CONTRACT
 
 
@@ -38,4 +38,14 @@ def test_some_orders_are_late_and_more_in_the_changed_week() -> None:
 
 def test_the_target_says_when_the_generator_calls_an_order_late() -> None:
     assert f"{PROMISED_MINUTES:g} minutes" in CONTRACT.target.description
+
+
+def test_some_preparation_times_are_not_announced() -> None:
+    missing = generate_orders(4000, seed=5)["prep_time_min"].isna().mean()
+    assert abs(missing - UNANNOUNCED) < 0.02
+
+
+def test_restaurants_are_many_and_a_few_are_big() -> None:
+    counts = generate_orders(20_000, seed=5)["restaurant_id"].value_counts()
+    assert len(counts) > 500 and counts.iloc[:10].sum() > 0.3 * counts.sum()
 {%- endif %}

@@ -38,6 +38,8 @@ WEATHER_SPEED = {"clear": 1.0, "rain": 0.85, "storm": 0.6, "fog": 0.9}
 HOUR_WEIGHTS = np.array([1, 1, 1, 1, 1, 1, 1, 2, 3, 3, 4, 6, 9, 9, 6, 4, 4, 5, 7, 10, 10, 7, 4, 2])
 {%- if cookiecutter.example == "late_delivery" %}
 PROMISED_MINUTES = 45.0  # an order delivered later is late (about one in six)
+UNANNOUNCED = 0.08  # the share of orders whose restaurant announced no preparation time
+RESTAURANTS = 2000  # restaurant ids: a few big ones, a long tail
 {%- endif %}
 
 
@@ -73,6 +75,11 @@ def generate_orders(n_orders: int, seed: int, cities: dict[str, City] = CITIES) 
     distance = np.clip(rng.lognormal(np.log(3.0), 0.6, n_orders), 0.1, 30.0)
     prep = np.clip(rng.gamma(6.0, 2.5, n_orders), 1.0, 90.0)
     items = np.clip(rng.poisson(2.0, n_orders) + 1, 1, 50)
+{%- if cookiecutter.example == "late_delivery" %}
+    restaurant = rng.zipf(1.4, n_orders) % RESTAURANTS
+    # Each kitchen takes its own multiple of the time it announces, the same in every run.
+    kitchen = np.random.default_rng(RESTAURANTS).uniform(0.8, 1.6, RESTAURANTS)[restaurant]
+{%- endif %}
     rush = np.isin(hour, [12, 13, 19, 20])
     supply = np.array([cities[name].couriers for name in city])
     courier_load = np.clip((rng.gamma(2.0, 0.5, n_orders) + 0.8 * rush) / supply, 0.0, 10.0)
@@ -84,7 +91,7 @@ def generate_orders(n_orders: int, seed: int, cities: dict[str, City] = CITIES) 
     courier_wait = dynamics["courier_wait"].to_numpy() * courier_load**1.5
     # The courier picks up when both the food and the courier are ready.
     minutes = (
-        np.maximum(prep, courier_wait)
+        np.maximum({% if cookiecutter.example == "late_delivery" %}prep * kitchen{% else %}prep{% endif %}, courier_wait)
         + distance / speed * 60.0
         + 2.0
         + 0.4 * items
@@ -95,7 +102,12 @@ def generate_orders(n_orders: int, seed: int, cities: dict[str, City] = CITIES) 
         {
             "order_id": np.arange(1, n_orders + 1),
             "distance_km": distance.round(2),
+{%- if cookiecutter.example == "late_delivery" %}
+            # The food takes its time whether announced or not: only the feature is missing.
+            "prep_time_min": np.where(rng.random(n_orders) < UNANNOUNCED, np.nan, prep.round(1)),
+{%- else %}
             "prep_time_min": prep.round(1),
+{%- endif %}
             "items": items,
             "hour": hour,
             "weekday": weekday,
@@ -103,6 +115,7 @@ def generate_orders(n_orders: int, seed: int, cities: dict[str, City] = CITIES) 
             "city": city,
             "weather": weather,
 {%- if cookiecutter.example == "late_delivery" %}
+            "restaurant_id": np.char.add("r", np.char.zfill(restaurant.astype(str), 4)),
             "late": np.where(minutes > PROMISED_MINUTES, "yes", "no"),
 {%- else %}
             "delivery_minutes": np.clip(minutes, 1.0, 240.0).round(1),

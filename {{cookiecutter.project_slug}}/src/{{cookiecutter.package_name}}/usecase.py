@@ -13,7 +13,19 @@ from . import synthetic
 CONTRACT = Contract(
     features=(
         Feature("distance_km", "Restaurant to customer, road distance", float, 0.1, 30.0),
+{%- if cookiecutter.example == "late_delivery" %}
+        # nullable: not every restaurant announces one (null, or left out, in a request).
+        Feature(
+            "prep_time_min",
+            "Restaurant's announced preparation time, where announced",
+            float,
+            1.0,
+            90.0,
+            nullable=True,
+        ),
+{%- else %}
         Feature("prep_time_min", "Restaurant's announced preparation time", float, 1.0, 90.0),
+{%- endif %}
         Feature("items", "Number of items in the order", int, 1, 50),
         Feature("hour", "Local hour the order was placed", int, 0, 23),
         Feature("weekday", "Day of the week, Monday = 0", int, 0, 6),
@@ -30,6 +42,10 @@ CONTRACT = Contract(
             str,
             categories=("clear", "rain", "storm", "fog"),
         ),
+{%- if cookiecutter.example == "late_delivery" %}
+        # high_cardinality: too many to list; learnt from the table, any text in a request.
+        Feature("restaurant_id", "The restaurant", str, high_cardinality=True),
+{%- endif %}
     ),
 {%- if cookiecutter.example == "late_delivery" %}
     # A binary classification: the classes are the target's categories, the positive last.
@@ -53,6 +69,9 @@ CONTRACT = Contract(
         "courier_load": 1.4,
         "city": "lisbon",
         "weather": "rain",
+{%- if cookiecutter.example == "late_delivery" %}
+        "restaurant_id": "r0042",
+{%- endif %}
     },
 )
 

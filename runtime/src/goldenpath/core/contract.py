@@ -18,6 +18,7 @@ from .problems import Problem
 from .tasks import TASKS, TaskName
 
 BOOLEAN = (False, True)  # a bool feature's categories
+MAX_TEXT = 200  # characters of a high-cardinality value (an id), in a table or a request
 
 
 class InvalidContract(Problem, ValueError):
@@ -32,10 +33,21 @@ class Feature:
     minimum: float | None = None
     maximum: float | None = None
     categories: tuple[Any, ...] = ()  # a str's values; a bool's are (False, True)
+    nullable: bool = False  # whether a value may be missing (null, or left out of a request)
+    # A str whose values are too many to list (an id with thousands): learnt from the
+    # training rows, target-encoded; a value training never saw is taken as "any other".
+    high_cardinality: bool = False
 
     def __post_init__(self) -> None:
         """Refuse, when usecase.py loads, what a later stage would crash on."""
         what = f"feature {self.name!r} (usecase.py)"
+        if self.high_cardinality:
+            if self.dtype is not str or self.categories:
+                raise InvalidContract(
+                    f"{what} is high_cardinality: make it a str without categories (its values"
+                    " are learnt from the training rows)"
+                )
+            return
         if self.dtype not in (int, float, str, bool):
             raise InvalidContract(f"{what} has dtype {self.dtype!r}: give int, float, str or bool")
         if self.dtype is bool:  # a category of two values, true or false, and nothing else
@@ -47,9 +59,8 @@ class Feature:
         if self.dtype is str:
             if not self.categories:
                 raise InvalidContract(
-                    f"{what} is a str without categories: list its values in categories=(...)"
-                    " (an identifier with thousands of values is not a feature the contract"
-                    " takes yet: leave it out, the table may keep it)"
+                    f"{what} is a str without categories: list its values in categories=(...),"
+                    " or, for too many to list (an id), give high_cardinality=True"
                 )
             if len(set(self.categories)) != len(self.categories):
                 raise InvalidContract(f"{what} lists a category twice: list each once")
@@ -67,7 +78,16 @@ class Feature:
 
     @property
     def is_categorical(self) -> bool:
-        return bool(self.categories)
+        """Whether its values are categories: listed, a bool's, or learnt (high_cardinality)."""
+        return bool(self.categories) or self.high_cardinality
+
+    @property
+    def column_dtype(self) -> type:
+        """The dtype of its column in the table the model takes: a category's values are
+        objects; a number that may be missing is a float (NaN where it is)."""
+        if self.is_categorical:
+            return object
+        return float if self.nullable else self.dtype
 
 
 class ContractViolation(Problem):
@@ -110,6 +130,16 @@ class Contract:
 
     def _check_task(self) -> None:
         target, classes = f"the target {self.target.name!r} (usecase.py)", self.target.categories
+        if self.target.high_cardinality:
+            raise InvalidContract(
+                f"{target} is high_cardinality: a classification's classes are listed, as"
+                " categories=(...); drop high_cardinality=True"
+            )
+        if self.target.nullable:
+            raise InvalidContract(
+                f"{target} is nullable: a row without an outcome cannot be learnt from;"
+                " drop nullable=True, and the unlabelled rows at the source"
+            )
         if self.target.dtype is bool:
             raise InvalidContract(
                 f'{target} is a bool: make it a str with categories=("no", "yes") and'
@@ -145,8 +175,22 @@ class Contract:
         return [feature.name for feature in self.features]
 
     @cached_property
+    def required(self) -> list[str]:
+        """The features every row and request must give a value: the ones not nullable."""
+        return [feature.name for feature in self.features if not feature.nullable]
+
+    @cached_property
     def categorical(self) -> list[str]:
         return [feature.name for feature in self.features if feature.is_categorical]
+
+    @cached_property
+    def listed(self) -> list[str]:
+        """The categorical features whose categories the contract lists (a bool's included)."""
+        return [feature.name for feature in self.features if feature.categories]
+
+    @cached_property
+    def high_cardinality(self) -> list[str]:
+        return [feature.name for feature in self.features if feature.high_cardinality]
 
     @cached_property
     def numeric(self) -> list[str]:
@@ -177,7 +221,7 @@ class Contract:
             unused = [str(column) for column in table.columns if column not in named]
             report = _report(errors.failure_cases, source, unused, self._target_hint(table))
             raise ContractViolation(report) from None
-        return validated.astype(dict.fromkeys(flags, bool)) if flags else validated
+        return _typed(validated, self.features)
 
     def _target_hint(self, table: pd.DataFrame) -> list[str]:
         """A binary target given as 0/1 or false/true: which class each stands for."""
@@ -213,6 +257,12 @@ class Contract:
         model.__doc__ = "One row to predict, as the serving API accepts it."
         return model
 
+    def requests(self, table: pd.DataFrame, keyed: bool = False) -> list[dict[str, Any]]:
+        """`table`'s rows as the service takes them: each a dict of the features (and the key,
+        if `keyed`) in plain Python values, a missing value None (JSON's null, not NaN)."""
+        columns = table[[self.key, *self.feature_names] if keyed else self.feature_names]
+        return columns.astype(object).where(columns.notna(), None).to_dict(orient="records")
+
     def frame(self, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Validated rows as the table the model takes: its columns, in its order.
 
@@ -223,7 +273,7 @@ class Contract:
             {
                 feature.name: np.array(
                     [row[feature.name] for row in rows],
-                    dtype=object if feature.is_categorical else feature.dtype,
+                    dtype=feature.column_dtype,
                 )
                 for feature in self.features
             }
@@ -239,17 +289,21 @@ class Contract:
         columns, effects = {}, []
         for feature in self.features:
             if feature.is_categorical:
-                codes = rng.integers(0, len(feature.categories), n)
-                columns[feature.name] = np.array(feature.categories, dtype=object)[codes]
-                effects.append(codes / max(len(feature.categories) - 1, 1))
+                categories = feature.categories or _many(feature.name)
+                codes = rng.integers(0, len(categories), n)
+                values = np.array(categories, dtype=object)[codes]
+                effects.append(codes / max(len(categories) - 1, 1))
             else:
                 low, high = feature.minimum, feature.maximum
                 if feature.dtype is int:
                     values = rng.integers(int(low), int(high) + 1, n)
                 else:
                     values = rng.uniform(low, high, n).round(3)
-                columns[feature.name] = values
                 effects.append((values - low) / (high - low))
+            if feature.nullable:  # one row in ten missing: None, or a number's NaN
+                values = values.astype(feature.column_dtype)
+                values[rng.random(n) < 0.1] = None if feature.is_categorical else np.nan
+            columns[feature.name] = values
         signal = np.mean(effects, axis=0) + rng.normal(0, 0.02, n)
         if self.target.is_categorical:  # the classes by the signal's quantiles, as many of each
             edges = np.quantile(signal, np.linspace(0, 1, len(self.target.categories) + 1)[1:-1])
@@ -307,14 +361,21 @@ class UseCase:
     scenarios: Mapping[str, Generator] = field(default_factory=dict, hash=False, compare=False)
 
     def __post_init__(self) -> None:
-        named = [f.name for f in self.contract.features if f.dtype is str]
+        features = self.contract.features  # a high-cardinality one lists no categories
+        named = [f.name for f in features if f.dtype is str and f.categories and not f.nullable]
         if self.segment not in named:  # segments are named by their text (a city), not a bool
             raise InvalidContract(
-                f"segment {self.segment!r} is not a str feature of the contract"
-                f" (usecase.py): name one of {named}"
+                f"segment {self.segment!r} is not a str feature of the contract that every row"
+                f" has, its categories listed (not nullable, not high_cardinality; usecase.py):"
+                f" name one of {named}"
             )
         if not self.title:
             object.__setattr__(self, "title", self.name)
+
+
+def _many(name: str, values: int = 200) -> tuple[str, ...]:
+    """Values of a high-cardinality feature for samples: more than a category list holds."""
+    return tuple(f"{name}-{i:03d}" for i in range(values))
 
 
 def _is_bool(value: Any) -> bool:
@@ -331,31 +392,54 @@ def as_boolean(value: Any) -> Any:
     return value
 
 
+def _typed(validated: pd.DataFrame, features: Sequence[Feature]) -> pd.DataFrame:
+    """A validated table as the model takes it: a bool column of bools, and a missing
+    category as None, whatever the file spelt it (the encoder knows one missing value)."""
+    typed = {}
+    for feature in features:
+        if feature.is_categorical and feature.nullable:
+            values = validated[feature.name].to_numpy(dtype=object, copy=True)
+            values[pd.isna(values)] = None
+            typed[feature.name] = pd.Series(values, index=validated.index)
+        elif feature.dtype is bool:
+            typed[feature.name] = validated[feature.name].astype(bool)
+    return validated.assign(**typed) if typed else validated
+
+
 def _column(feature: Feature) -> Any:
     import pandera.pandas as pa
 
+    nullable, description = feature.nullable, feature.description
     if feature.dtype is bool:  # coerced, a column of text or numbers would all be True
         is_bool = pa.Check(lambda values: values.map(_is_bool).astype(bool), error="true or false")
-        checks = [is_bool]
-        return pa.Column(None, checks=checks, nullable=False, description=feature.description)
-    if feature.is_categorical:
+        return pa.Column(None, checks=[is_bool], nullable=nullable, description=description)
+    if feature.high_cardinality:
+        checks = [pa.Check.str_length(max_value=MAX_TEXT)]
+    elif feature.is_categorical:
         checks = [pa.Check.isin(feature.categories)]
     else:
         checks = [pa.Check.in_range(feature.minimum, feature.maximum)]
-    return pa.Column(
-        feature.dtype, checks=checks, nullable=False, coerce=True, description=feature.description
-    )
+    dtype = feature.column_dtype if feature.dtype is not str else str
+    if dtype is not feature.dtype:  # an int that may be missing: a float column of whole numbers
+        checks.append(pa.Check(lambda values: values % 1 == 0, error="a whole number"))
+    return pa.Column(dtype, checks=checks, nullable=nullable, coerce=True, description=description)
 
 
 def _field(feature: Feature) -> tuple[Any, Any]:
+    """The request model's field: required, or, for a nullable feature, null or left out."""
     if feature.dtype is bool:  # strict: JSON's true or false, not 1 or "true"
-        return bool, Field(description=feature.description, json_schema_extra={"enum": BOOLEAN})
-    if feature.is_categorical:
-        return Literal[feature.categories], Field(description=feature.description)
-    bounds = Field(ge=feature.minimum, le=feature.maximum, description=feature.description)
-    if feature.dtype is int:
-        return Annotated[int, BeforeValidator(_whole_number)], bounds
-    return feature.dtype, bounds
+        kind: Any = Annotated[bool, Field(json_schema_extra={"enum": BOOLEAN})]
+    elif feature.high_cardinality:  # any text: a value training never saw is "any other"
+        kind = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+    elif feature.is_categorical:
+        kind = Literal[feature.categories]
+    else:
+        bounds = Field(ge=feature.minimum, le=feature.maximum)
+        whole = (BeforeValidator(_whole_number),) if feature.dtype is int else ()
+        kind = Annotated[feature.dtype, bounds, *whole]  # bounds first: the schema's
+    if feature.nullable:
+        return kind | None, Field(None, description=feature.description)
+    return kind, Field(description=feature.description)
 
 
 def _whole_number(value: Any) -> Any:

@@ -4,17 +4,26 @@ Encoding lives inside the scikit-learn pipeline, so the saved model carries it
 and serving applies exactly what training applied. It depends on the model's family:
 categories are one-hot encoded for every model, numbers are scaled for the models that
 weigh them (linear models, neighbours, kernels, networks), not for trees, which split
-on thresholds and learn the same splits from the numbers as they are.
+on thresholds and learn the same splits from the numbers as they are. A missing value
+(a nullable feature's) is a category of its own; a missing number is left to the models
+that take one (gradient boosting, forests), and imputed for the others: the median, and
+a column saying it was missing. A high-cardinality category (an id) is target-encoded:
+each value is the target's mean over its training rows, shrunk towards the overall
+mean the fewer they are, cross-fitted so that a row never encodes its own target; a
+value training never saw is the overall mean.
 """
 
 import re
 
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
+from sklearn.utils import get_tags
 
-from .contract import Contract
+from .contract import Contract, Feature
 from .params import InvalidParams, ModelParams, Params
 from .tasks import gate_metric, task_of
 
@@ -27,7 +36,7 @@ def build_model(contract: Contract, model: ModelParams, log_target: bool = False
     """
     estimator = model.estimator_class()(**model.hyperparameters)
     _check_values(estimator)
-    encode = encoding(contract, splits_on_thresholds(estimator))
+    encode = encoding(contract, splits_on_thresholds(estimator), takes_missing(estimator))
     estimator = task_of(contract).wrap(estimator, log_target, model.target)
     return Pipeline([("encode", encode), ("estimator", estimator)])
 
@@ -63,17 +72,49 @@ def splits_on_thresholds(estimator: object) -> bool:
     return any(kind.__module__.startswith(TREE_MODULES) for kind in type(estimator).__mro__)
 
 
-def encoding(contract: Contract, trees: bool) -> ColumnTransformer:
-    """The contract's features as the model takes them: categories one-hot, numbers scaled
-    unless the model is made of trees."""
+def takes_missing(estimator: object) -> bool:
+    """Whether `estimator` learns from a missing number (NaN) itself, as its tags declare."""
+    try:
+        return bool(get_tags(estimator).input_tags.allow_nan)
+    except (AttributeError, TypeError):  # not a scikit-learn estimator: it declares nothing
+        return False
+
+
+def encoding(contract: Contract, trees: bool, missing_taken: bool = False) -> ColumnTransformer:
+    """The contract's features as the model takes them: categories one-hot (a nullable
+    one's missing value last, as a category), numbers scaled unless the model is made of
+    trees, and a nullable number imputed unless the model takes a missing one."""
     categories = [
-        list(feature.categories) for feature in contract.features if feature.is_categorical
+        [*feature.categories, *([None] if feature.nullable else [])]
+        for feature in contract.features
+        if feature.categories
     ]
     one_hot = OneHotEncoder(categories=categories, sparse_output=False)
     numbers = "passthrough" if trees else StandardScaler()
-    return ColumnTransformer(
-        [("categorical", one_hot, contract.categorical), ("numeric", numbers, contract.numeric)]
-    )
+    imputed = [] if missing_taken else [f.name for f in contract.features if _missing_number(f)]
+    columns = [name for name in contract.numeric if name not in imputed]
+    parts = [("categorical", one_hot, contract.listed), ("numeric", numbers, columns)]
+    # Each only when the contract has such features: a model of a contract without them
+    # keeps the encoding it had.
+    if imputed:
+        imputer = SimpleImputer(strategy="median", add_indicator=True)
+        parts.append(("imputed", imputer if trees else make_pipeline(imputer, numbers), imputed))
+    if contract.high_cardinality:
+        folds = (KFold if contract.task == "regression" else StratifiedKFold)(
+            5, shuffle=True, random_state=0
+        )  # cross-fitted: a training row's code is learnt from the other folds' rows
+        target_encoded = TargetEncoder(target_type=TARGET_TYPES[contract.task], cv=folds)
+        encoded = target_encoded if trees else make_pipeline(target_encoded, StandardScaler())
+        parts.append(("target_encoded", encoded, contract.high_cardinality))
+    return ColumnTransformer(parts)
+
+
+# scikit-learn's TargetEncoder's name for each task's target.
+TARGET_TYPES = {"regression": "continuous", "binary": "binary", "multiclass": "multiclass"}
+
+
+def _missing_number(feature: Feature) -> bool:
+    return feature.nullable and not feature.is_categorical
 
 
 def fit_model(

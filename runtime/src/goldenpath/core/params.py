@@ -134,6 +134,9 @@ class MonitorParams(_Strict):
     min_rows: PositiveInt
     drift: DriftThresholds
     out_of_range_share: float = Field(ge=0, lt=1)
+    # A high-cardinality feature meets new values (a new restaurant) as a matter of course:
+    # this share more than training predicts (monitoring/checks.py) is an alarm.
+    unseen_share: float = Field(0.05, ge=0, le=1)
     error: ErrorThresholds
     output: str
 

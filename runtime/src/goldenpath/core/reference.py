@@ -23,10 +23,14 @@ PROFILE = "training_profile"  # the key of the profile in a model's metadata
 
 
 def training_profile(rows: pd.DataFrame, contract: Contract) -> dict[str, Any]:
-    """Ranges of the numeric features and values of the categorical ones in `rows`."""
+    """Ranges of the numeric features and values of the categorical ones in `rows` (a
+    missing value is neither), and the share of each nullable feature's rows missing."""
     ranges = {name: [float(rows[name].min()), float(rows[name].max())] for name in contract.numeric}
-    seen = {name: sorted(map(str, rows[name].unique())) for name in contract.categorical}
-    return {"rows": len(rows), "ranges": ranges, "categories": seen}
+    seen = {name: sorted(map(str, rows[name].dropna().unique())) for name in contract.categorical}
+    profile = {"rows": len(rows), "ranges": ranges, "categories": seen}
+    if nullable := [feature.name for feature in contract.features if feature.nullable]:
+        profile["missing"] = {name: round(float(rows[name].isna().mean()), 4) for name in nullable}
+    return profile
 
 
 def baseline(

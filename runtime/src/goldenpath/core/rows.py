@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .contract import Contract, Feature, as_boolean
+from .contract import MAX_TEXT, Contract, Feature, as_boolean
 
 REASON = "reject_reason"  # the rejected rows' column that says why
 MAX_KEY = 2**63 - 1  # what the service's key takes (a Postgres bigint)
@@ -50,9 +50,7 @@ def check_rows(contract: Contract, batch: pd.DataFrame) -> CheckedRows:
     scorable = pd.DataFrame(
         {contract.key: key[passed].astype(np.int64)}
         | {
-            feature.name: typed[feature.name][passed].to_numpy(
-                dtype=object if feature.is_categorical else feature.dtype
-            )
+            feature.name: typed[feature.name][passed].to_numpy(dtype=feature.column_dtype)
             for feature in contract.features
         }
     )
@@ -61,25 +59,33 @@ def check_rows(contract: Contract, batch: pd.DataFrame) -> CheckedRows:
 
 
 def _check_feature(feature: Feature, raw: pd.Series, refuse) -> pd.Series:
-    """`raw` as the feature's values; each row that breaks the feature refused."""
+    """`raw` as the feature's values (a missing one as None, or a number's NaN, where the
+    feature is nullable); each row that breaks the feature refused."""
     name = feature.name
-    if feature.dtype is bool:  # true or false (or the text of one), never a number
-        missing = raw.isna()
-        refuse(missing, name, lambda _: f"{name} is missing")
-        values = raw.astype(object).map(as_boolean)
-        wrong = ~missing & ~values.map(lambda value: isinstance(value, bool))
-        refuse(wrong, name, lambda v: f"{name} {_shown(v)} is not true or false")
-        return values
+
+    def refuse_missing(missing: pd.Series) -> None:
+        if not feature.nullable:
+            refuse(missing, name, lambda _: f"{name} is missing")
+
     if feature.is_categorical:
         missing = raw.isna()
-        refuse(missing, name, lambda _: f"{name} is missing")
-        values = raw.astype(object)
-        unknown = ~missing & ~values.isin(feature.categories)
-        known = _listed(feature.categories)
-        refuse(unknown, name, lambda v: f"{name} {_shown(v)} is not one of {known}")
+        refuse_missing(missing)
+        values = raw.astype(object).where(~missing, None)
+        if feature.dtype is bool:  # true or false (or the text of one), never a number
+            values = values.map(as_boolean)  # None stays None
+            wrong = ~missing & ~values.map(lambda value: isinstance(value, bool))
+            refuse(wrong, name, lambda v: f"{name} {_shown(v)} is not true or false")
+        elif feature.high_cardinality:  # any text (a CSV's 123 is the id "123"), not too long
+            values = values.map(str, na_action="ignore").where(~missing, None)
+            long = ~missing & (values.str.len() > MAX_TEXT)
+            refuse(long, name, lambda v: f"{name} is longer than {MAX_TEXT} characters")
+        else:
+            unknown = ~missing & ~values.isin(feature.categories)
+            known = _listed(feature.categories)
+            refuse(unknown, name, lambda v: f"{name} {_shown(v)} is not one of {known}")
         return values
     values, missing = _numbers(raw)
-    refuse(missing, name, lambda _: f"{name} is missing")
+    refuse_missing(missing)
     refuse(values.isna() & ~missing, name, lambda v: f"{name} {_shown(v)} is not a number")
     if feature.dtype is int:
         fraction = values.notna() & (values % 1 != 0)

@@ -12,11 +12,12 @@ probability of the positive class.
 """
 
 import re
+import warnings
 from typing import Any
 
 import pandas as pd
 from evidently import DataDefinition, Dataset, Report
-from evidently.metrics import MeanValue, OutListValueCount, OutRangeValueCount
+from evidently.metrics import MeanValue, MissingValueCount, OutListValueCount, OutRangeValueCount
 from evidently.presets import DataDriftPreset
 from evidently.tests import lte
 
@@ -57,7 +58,10 @@ def evaluate(
     segments = sorted(str(s) for s, n in rows.items() if n >= settings.drift.segment_min_rows)
     if small := sorted(str(s) for s, n in rows.items() if n < settings.drift.segment_min_rows):
         notes.append(f"{by} {', '.join(small)}: too few predictions to judge alone")
-    judged = [name for name in contract.feature_names if name != by] + [PREDICTION]
+    # A high-cardinality column's shares over thousands of values move by chance alone:
+    # judged by its share of values training never saw instead, not by drift.
+    many = contract.high_cardinality
+    judged = [name for name in contract.feature_names if name not in (by, *many)] + [PREDICTION]
     per_segment_loss = record.baseline.get(f"{task.loss}_by_segment", {})
     extra_now, extra_then = {}, {}
     for segment in segments:
@@ -78,6 +82,11 @@ def evaluate(
     )
     drift = settings.drift
     compared = [c for c in current if _base(c) in judged or _base(c) == by]
+    # A column with no value in a window (a field a source stopped sending) has no
+    # distribution to compare: its missing-value check below is what fails.
+    if empty := [c for c in compared if current[c].isna().all() or past[c].isna().all()]:
+        compared = [c for c in compared if c not in empty]
+        notes.append(f"no values to compare, drift not judged: {', '.join(empty)}")
     metrics: list[Any] = [
         DataDriftPreset(
             columns=compared,
@@ -90,22 +99,42 @@ def evaluate(
         )
     ]
     share = [lte(settings.out_of_range_share)]
-    for name in contract.numeric:
+    given = [name for name in contract.feature_names if name not in empty]  # others: none out
+    for name in [name for name in contract.numeric if name in given]:
         low, high = reference[name].min(), reference[name].max()
         metrics.append(OutRangeValueCount(column=name, left=low, right=high, share_tests=share))
-    for name in contract.categorical:
-        seen = sorted(reference[name].unique())
-        metrics.append(OutListValueCount(column=name, values=seen, share_tests=share))
+    for name in [name for name in contract.categorical if name in given]:  # missing: below
+        seen = sorted(reference[name].dropna().unique())
+        tests = [lte(_unseen_limit(reference[name], settings))] if name in many else share
+        metrics.append(OutListValueCount(column=name, values=seen, share_tests=tests))
+    for name in [feature.name for feature in contract.features if feature.nullable]:
+        # Missing more often than in training is an input training did not see either: a
+        # source that stopped sending a field fails silently otherwise.
+        limit = min(float(reference[name].isna().mean()) + settings.out_of_range_share, 1.0)
+        metrics.append(MissingValueCount(column=name, share_tests=[lte(round(limit, 4))]))
     metrics += _error_checks(current, record, settings, segments, notes, task.loss)
 
     model = f"{record.model_name} {record.model_version}"
     report = Report(metrics, metadata={"model": model}, include_tests=True)  # drift: its own
-    snapshot = report.run(
-        Dataset.from_pandas(current, data_definition=definition),
-        Dataset.from_pandas(past, data_definition=definition),
-        tags=[record.model_name, f"version {record.model_version}"],
-    )
-    return snapshot, findings(snapshot.dict(), contract.feature_names) | {"notes": notes}
+    with warnings.catch_warnings():
+        if empty:  # Evidently's statistics of a column without values divide by zero
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+        snapshot = report.run(
+            Dataset.from_pandas(current, data_definition=definition),
+            Dataset.from_pandas(past, data_definition=definition),
+            tags=[record.model_name, f"version {record.model_version}"],
+        )
+        result = snapshot.dict()
+    return snapshot, findings(result, contract.feature_names) | {"notes": notes}
+
+
+def _unseen_limit(trained_on: pd.Series, settings: MonitorParams) -> float:
+    """The share of a high-cardinality feature's live values training may not have seen:
+    as many as training itself predicts (Good-Turing: the share of its rows whose value it
+    has once, the chance that the next value is new), plus `monitor.unseen_share`."""
+    counts = trained_on.value_counts()
+    expected = float((counts == 1).sum() / max(int(counts.sum()), 1))
+    return round(min(expected + settings.unseen_share, 1.0), 4)
 
 
 def _error_checks(current, record, settings, segments, notes, loss: str) -> list:
@@ -183,6 +212,8 @@ def findings(result: dict[str, Any], features: list[str]) -> dict[str, Any]:
 def _kind(metric_type: str, column: str | None) -> str:
     if "Out" in metric_type:
         return "range"
+    if "Missing" in metric_type:
+        return "missing"
     if _base(column or "") in LOSS_COLUMNS.values():
         return "error"
     return "drift"

@@ -93,10 +93,10 @@ class PredictionMetrics:
             for row, (predicted, model) in zip(entry.rows, entry.answers, strict=True):
                 orders[model] = orders.get(model, 0) + 1
                 self._child(str(row[self.segment]), model).observe(predicted)
-                for name, (low, high) in self.ranges.items():
-                    outside[name] += not low <= row[name] <= high
-                for name, seen in self.categories.items():
-                    outside[name] += str(row[name]) not in seen  # the profile's are text
+                for name, (low, high) in self.ranges.items():  # a missing value is neither
+                    outside[name] += row[name] is not None and not low <= row[name] <= high
+                for name, seen in self.categories.items():  # the profile's are text
+                    outside[name] += row[name] is not None and str(row[name]) not in seen
         for model, count in orders.items():
             ORDERS.labels(*model.rsplit("/", 1)).inc(count)
         for name, count in outside.items():

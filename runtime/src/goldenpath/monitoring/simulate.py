@@ -84,7 +84,7 @@ def main() -> None:
         )
     week[contract.key] = time.time_ns() // 1000 + week.index  # unique across replays
     start = datetime.now(UTC)
-    answered = replay(args.url, week[[contract.key, *contract.feature_names]].to_dict("records"))
+    answered = replay(args.url, contract.requests(week, keyed=True))
     end = datetime.now(UTC) + timedelta(seconds=2)  # the service's log writes every second
     if answered < len(week):
         raise ReplayFailed(

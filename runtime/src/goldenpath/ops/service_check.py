@@ -109,7 +109,7 @@ def ask(service: "Service", contract, result: dict[str, Any]) -> None:
     result["answered"] = True
     result["model_version"] = answer.get("model_version")
     result["example"] |= {"answer": answer[target][0], "model": answer["models"][0]}
-    rows = contract.samples(SAMPLES, seed=0)[contract.feature_names].to_dict("records")
+    rows = contract.requests(contract.samples(SAMPLES, seed=0))
     status, answers = service.request("POST", "/predict", rows)
     result["samples"] = {
         "requests": rows,
@@ -142,7 +142,7 @@ def _replay_week(service: "Service", name: str, index: int, orders: int, log: Pa
     week[contract.key] = (index + 1) * KEYS_PER_WEEK + np.arange(len(week))
     store = open_store(contract, str(log))
     since = datetime.now(UTC)
-    answered = replay(service.url, week[[contract.key, *contract.feature_names]].to_dict("records"))
+    answered = replay(service.url, contract.requests(week, keyed=True))
     deadline = time.monotonic() + LOGGED_S
     while len(store.predictions(since, datetime.now(UTC))) < answered:
         if time.monotonic() > deadline:

@@ -16,6 +16,7 @@ which, and why (the service's start-up log and /version show it).
 """
 
 import copy
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ class Predictor:
 
     def call_seconds(self, contract: Contract, orders: int) -> float:
         """The time of one call on `orders` rows: the best of three, so noise does not count."""
-        rows = contract.samples(orders)[contract.feature_names].to_dict(orient="records")
+        rows = contract.requests(contract.samples(orders))
         times = []
         for _ in range(3):
             start = time.perf_counter()
@@ -76,7 +77,7 @@ def lean_predictor(model: Any, contract: Contract) -> Predictor:
     def through_pipeline(rows: Rows) -> np.ndarray:
         return np.asarray(task.outputs(model, contract.frame(rows)), dtype=np.float64)
 
-    rows = contract.samples(CHECK_ROWS)[contract.feature_names].to_dict(orient="records")
+    rows = contract.requests(contract.samples(CHECK_ROWS))
     expected = through_pipeline(rows)
     if not (isinstance(model, Pipeline) and isinstance(model[0], ColumnTransformer)):
         reason = f"the model's own predict: {kind_of(model)} is not a Pipeline that starts with "
@@ -140,7 +141,7 @@ def _compile(
     dtypes = {f.name: object if f.is_categorical else float for f in contract.features}
     parts = []
     for _, transformer, columns in encode.transformers_:
-        if transformer == "drop":
+        if transformer == "drop" or len(columns) == 0:  # nothing fitted, nothing to give
             continue
         names = list(encode.feature_names_in_[columns] if _are_indices(columns) else columns)
         kind = object if any(dtypes[name] is object for name in names) else float
@@ -166,6 +167,9 @@ def _plain_transform(transformer: Any) -> Callable[[np.ndarray], np.ndarray]:
     passes = type(transformer) is FunctionTransformer and transformer.func is None
     if transformer == "passthrough" or passes:
         return lambda block: block
+    if type(transformer) is Pipeline:  # an imputer, then a scaler: each in turn
+        steps = [_plain_transform(step) for _, step in transformer.steps]
+        return lambda block: functools.reduce(lambda done, step: step(done), steps, block)
     if type(transformer) is StandardScaler:  # what its transform computes, minus the checks
         mean = 0.0 if transformer.mean_ is None else transformer.mean_
         scale = 1.0 if transformer.scale_ is None else transformer.scale_

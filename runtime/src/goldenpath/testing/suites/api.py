@@ -21,7 +21,7 @@ import os
 
 import pytest
 
-from ...core.contract import Contract
+from ...core.contract import MAX_TEXT, Contract
 from ...serving.endpoint import MAX_BODY_BYTES, MAX_ERRORS
 from ...serving.settings import MAX_ORDERS
 
@@ -41,7 +41,8 @@ def example_with(contract: Contract, **raw_values: bytes) -> bytes:
 
 def malformed(contract: Contract) -> dict[str, bytes]:
     """Request bodies the service must refuse with a 422, by what is wrong with them: for
-    each kind of feature the contract has (a number, an integer, a category), its first."""
+    each kind of feature the contract has (a number, an integer, a category, a
+    high-cardinality text), its first."""
     example = json.dumps(dict(contract.example)).encode()
     cases = {
         "not UTF-8": b"\xff\xfe{",
@@ -50,16 +51,19 @@ def malformed(contract: Contract) -> dict[str, bytes]:
         "an unknown field": example[:-1] + b', "tip": 2}',
         "a long unknown field": example[:-1] + b', "' + b"x" * 100_000 + b'": 1}',
         "a huge value in an unknown field": example[:-1] + b', "note": "' + b"x" * 900_000 + b'"}',
-        "a missing field": json.dumps(dict(list(contract.example.items())[1:])).encode(),
         "no orders": b"[]",
         "too many orders": json.dumps([dict(contract.example)] * (MAX_ORDERS + 1)).encode(),
-        "many empty orders": b"[" + b", ".join([b"{}"] * MAX_ORDERS) + b"]",
         "deeply nested": b"[" * 100_000 + b"]" * 100_000,
     }
+    if contract.required:  # a nullable feature may be left out: not one of these
+        left_out = {k: v for k, v in contract.example.items() if k != contract.required[0]}
+        cases["a missing field"] = json.dumps(left_out).encode()
+        cases["many empty orders"] = b"[" + b", ".join([b"{}"] * MAX_ORDERS) + b"]"
     kinds = {  # a number: a float feature's, else an integer's
         "number": [f.name for f in contract.features if f.dtype is float] or contract.numeric,
         "integer": [f.name for f in contract.features if f.dtype is int],
-        "category": contract.categorical,
+        "category": contract.listed,
+        "text": contract.high_cardinality,
     }
     wrong = {
         "number": {
@@ -75,6 +79,7 @@ def malformed(contract: Contract) -> dict[str, bytes]:
             "a fraction as an integer": b"2.5",
         },
         "category": {"an unknown category": b'"atlantis"', "not UTF-8 in a string": b'"\xff"'},
+        "text": {"a number as text": b"7", "too long a text": b'"' + b"x" * (MAX_TEXT + 1) + b'"'},
     }
     for kind, names in kinds.items():
         if names:
@@ -192,8 +197,10 @@ class TestApi:
         assert not problems, f"{len(problems)} of {len(cases)} malformed requests answered:{wrong}"
 
     def test_every_error_is_counted_but_only_the_first_are_listed(self, client, contract) -> None:
-        answer = client.post("/predict", content=malformed(contract)["many empty orders"]).json()
-        assert answer["error_count"] == MAX_ORDERS * len(contract.features)
+        # Each order an unknown field and none of the required features: an error for each.
+        orders = json.dumps([{"not_a_feature": 1}] * MAX_ORDERS).encode()
+        answer = client.post("/predict", content=orders).json()
+        assert answer["error_count"] == MAX_ORDERS * (1 + len(contract.required))
         assert len(answer["detail"]) == MAX_ERRORS
 
     def test_a_body_too_large_gets_413(self, client) -> None:

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from ...core.contract import Contract, ContractViolation
+from ...core.contract import MAX_TEXT, Contract, ContractViolation
 
 UNKNOWN = "not-a-category"
+TOO_LONG = "x" * (MAX_TEXT + 1)  # for a high-cardinality feature, whose values are any text
 
 
 def labelled(contract: Contract, row: dict) -> dict:
@@ -37,16 +38,22 @@ class TestContract:
         assert len(contract.validate(orders, source="samples")) == len(orders)
         assert list(orders.columns) == [contract.key, *contract.feature_names, contract.target.name]
         for feature in contract.features:
-            if feature.is_categorical:  # every category, so that every encoding is fitted
-                assert set(orders[feature.name]) == set(feature.categories), feature.name
-            else:  # spread over the range, not one value
-                assert orders[feature.name].nunique() > 1, feature.name
+            values = orders[feature.name]
+            if feature.categories:  # every category, so that every encoding is fitted
+                assert set(values.dropna()) == set(feature.categories), feature.name
+            else:  # spread over the range (or many values), not one value
+                assert values.nunique() > 1, feature.name
+            # A nullable feature's missing values are learnt and served too; others have none.
+            assert values.isna().any() == feature.nullable, feature.name
 
     def test_a_violation_names_each_column_check_and_rows(self, contract, orders) -> None:
         broken = orders.copy()
         expected = []
         for feature in contract.features:
-            if feature.is_categorical:
+            if feature.high_cardinality:
+                broken.loc[8, feature.name] = TOO_LONG
+                expected.append((feature.name, "str_length"))
+            elif feature.is_categorical:
                 broken.loc[8, feature.name] = UNKNOWN
                 expected.append((feature.name, UNKNOWN))
             elif feature.minimum is not None:
@@ -68,7 +75,9 @@ class TestContract:
 
     def test_a_request_the_contract_refuses_names_the_field(self, contract: Contract) -> None:
         for feature in contract.features:
-            if feature.is_categorical:
+            if feature.high_cardinality:  # any text, but text
+                wrong = [7, TOO_LONG]
+            elif feature.is_categorical:
                 wrong = [UNKNOWN]
             else:
                 bounds = (feature.minimum, feature.maximum)
@@ -78,13 +87,22 @@ class TestContract:
                     contract.request_model(**contract.example | {feature.name: value})
         with pytest.raises(ValidationError, match="not_a_feature"):
             contract.request_model(**contract.example | {"not_a_feature": 2})
-        missing = contract.feature_names[0]
-        with pytest.raises(ValidationError, match=re.escape(missing)):
-            contract.request_model(**{k: v for k, v in contract.example.items() if k != missing})
+        for name in contract.required:
+            with pytest.raises(ValidationError, match=re.escape(name)):
+                contract.request_model(**{k: v for k, v in contract.example.items() if k != name})
+            with pytest.raises(ValidationError, match=re.escape(name)):
+                contract.request_model(**contract.example | {name: None})
+
+    def test_a_nullable_feature_takes_null_or_nothing_as_missing(self, contract) -> None:
+        for feature in contract.features:
+            if feature.nullable:
+                left_out = {k: v for k, v in contract.example.items() if k != feature.name}
+                for request in (left_out, contract.example | {feature.name: None}):
+                    assert getattr(contract.request_model(**request), feature.name) is None
 
     def test_frame_gives_the_training_columns_and_values(self, contract, orders) -> None:
         training = orders[contract.feature_names].head(30)
-        rows = [contract.request_model(**row).model_dump() for row in training.to_dict("records")]
+        rows = [contract.request_model(**row).model_dump() for row in contract.requests(training)]
         frame = contract.frame(rows)
         assert list(frame.columns) == contract.feature_names
         numeric = contract.numeric

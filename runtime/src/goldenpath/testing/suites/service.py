@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ...core import model_io
-from ...core.contract import Contract
+from ...core.contract import MAX_TEXT, Contract
 from ...core.tasks import task_of
 from ...serving.app import create_app
 from ...serving.openapi import PROBABILITIES
@@ -26,8 +26,14 @@ from ..fixtures import SEGMENT_VERSION, SERVED_VERSION
 
 
 def plain(rows) -> list[dict]:
-    """Table rows as JSON-ready dicts (NumPy scalars to Python's)."""
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in rows]
+    """Table rows as JSON-ready dicts: NumPy scalars as Python's, a missing value as null."""
+    return [{name: _plain(value) for name, value in row.items()} for row in rows]
+
+
+def _plain(value):
+    if isinstance(value, float | np.floating) and np.isnan(value):  # a table's missing number
+        return None
+    return value.item() if hasattr(value, "item") else value
 
 
 def answered(contract: Contract, answer: dict) -> np.ndarray:
@@ -87,13 +93,19 @@ class TestService:
         contract = use_case.contract
         schemas = document["components"]["schemas"]
         order = schemas[contract.request_model.__name__]
-        assert order["required"] == contract.feature_names
+        assert order.get("required", []) == contract.required  # a nullable feature's optional
         assert set(order["properties"]) == {*contract.feature_names, contract.key}
         assert order["examples"] == [dict(contract.example)]
         for feature in contract.features:
             field = order["properties"][feature.name]
             assert field["description"] == feature.description, feature.name
-            if feature.is_categorical:
+            if feature.nullable:  # its value, or null; null when left out
+                assert field["anyOf"][1:] == [{"type": "null"}], feature.name
+                assert "default" in field and field["default"] is None, feature.name
+                field = field["anyOf"][0]
+            if feature.high_cardinality:
+                assert (field["type"], field["maxLength"]) == ("string", MAX_TEXT), feature.name
+            elif feature.is_categorical:
                 assert field["enum"] == list(feature.categories), feature.name
             else:
                 assert (field.get("minimum"), field.get("maximum")) == (
@@ -109,7 +121,7 @@ class TestService:
     def test_a_batch_is_answered_as_the_pipeline_predicts(
         self, service, contract: Contract, orders, model_dir
     ) -> None:
-        rows = plain(orders[contract.feature_names].head(300).to_dict(orient="records"))
+        rows = contract.requests(orders.head(300))
         answer = answered(contract, service.post("/predict", json=rows).json())
         np.testing.assert_allclose(
             answer, expected(contract, model_dir, rows), atol=close(contract)
@@ -121,7 +133,7 @@ class TestService:
         self, service, contract: Contract
     ) -> None:
         wrong = {
-            f.name: "not-a-category" if f.is_categorical else "not a number"
+            f.name: 7 if f.high_cardinality else "not-a-category" if f.is_categorical else "no"
             for f in contract.features
         }
         response = service.post("/predict", json=dict(wrong) | {"not_a_feature": 1})

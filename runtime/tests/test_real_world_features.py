@@ -1,0 +1,238 @@
+"""Real-world features, from the contract to the monitor: missing values and ids.
+
+The classifications' use case (usecase.py) has one nullable feature of each kind (a
+number, a category and a bool) and a restaurant id of 2,000 values, high_cardinality.
+A missing value is NaN or None in a table, null or left out in a request; an id is any
+text, target-encoded, a value training never saw taken as any other. The model learns
+from both, every path predicts them alike, and the monitor judges each as it should.
+"""
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from goldenpath import Feature, UseCase
+from goldenpath.core.champion import ChampionRecord
+from goldenpath.core.contract import MAX_TEXT, Contract, ContractViolation, InvalidContract
+from goldenpath.core.modeling import build_model
+from goldenpath.core.params import ModelParams
+from goldenpath.core.reference import training_profile
+from goldenpath.core.rows import REASON, check_rows
+from goldenpath.monitoring import checks
+from goldenpath.monitoring.log import Entry
+from goldenpath.monitoring.metrics import REGISTRY, PredictionMetrics
+from goldenpath.monitoring.store import PREDICTION
+from goldenpath.serving.predictor import TOLERANCE, lean_predictor
+
+from .test_monitoring import SETTINGS
+from .usecase import LATE_USE_CASE, RESTAURANT
+
+CONTRACT = LATE_USE_CASE.contract
+NULLABLE = [feature.name for feature in CONTRACT.features if feature.nullable]
+FAMILIES = {  # native missing values, or imputed; trees or scaled numbers
+    "histogram boosting": "sklearn.ensemble.HistGradientBoostingClassifier",
+    "random forest": "sklearn.ensemble.RandomForestClassifier",
+    "gradient boosting": "sklearn.ensemble.GradientBoostingClassifier",
+    "logistic regression": "sklearn.linear_model.LogisticRegression",
+}
+
+
+@pytest.fixture(scope="module")
+def rows() -> pd.DataFrame:
+    return CONTRACT.validate(LATE_USE_CASE.example_data(3000, 5), "the orders")
+
+
+def test_a_nullable_feature_is_null_or_left_out_in_a_request_and_nothing_else_is() -> None:
+    example = dict(CONTRACT.example)
+    left_out = CONTRACT.request_model(**{k: v for k, v in example.items() if k != "vehicle"})
+    assert left_out.vehicle is None
+    assert CONTRACT.request_model(**example | {"prep_minutes": None}).prep_minutes is None
+    with pytest.raises(ValidationError, match="prep_minutes"):
+        CONTRACT.request_model(**example | {"prep_minutes": float("nan")})
+    with pytest.raises(ValidationError, match="distance_km"):
+        CONTRACT.request_model(**example | {"distance_km": None})
+    assert CONTRACT.required == [n for n in CONTRACT.feature_names if n not in NULLABLE]
+    schema = CONTRACT.request_model.model_json_schema()
+    assert schema["required"] == CONTRACT.required
+    assert schema["properties"]["prep_minutes"]["anyOf"] == [
+        {"type": "number", "minimum": 0, "maximum": 40},
+        {"type": "null"},
+    ]
+
+
+def test_a_table_spells_missing_as_it_likes_and_the_model_gets_one_none() -> None:
+    table = CONTRACT.samples(6).assign(
+        vehicle=["car", np.nan, None, "bike", pd.NA, "car"],
+        gift=[True, None, np.nan, "false", False, True],
+        prep_minutes=[1.5, None, np.nan, 3.0, 4.0, 5.0],
+    )
+    validated = CONTRACT.validate(table, "orders.csv")
+    assert validated["vehicle"].tolist() == ["car", None, None, "bike", None, "car"]
+    assert validated["gift"].tolist() == [True, None, None, False, False, True]
+    assert validated["prep_minutes"].isna().tolist() == [False, True, True, False, False, False]
+    with pytest.raises(ContractViolation, match="'distance_km' fails not_nullable"):
+        CONTRACT.validate(table.assign(distance_km=np.nan), "orders.csv")
+
+
+def test_a_nullable_integer_is_a_whole_number_where_it_is_given() -> None:
+    visits = Feature("visits", "Earlier orders", int, 0, 50, nullable=True)
+    contract = Contract((*CONTRACT.features, visits), CONTRACT.target, CONTRACT.key,
+                        CONTRACT.example | {"visits": None}, "binary")  # fmt: skip
+    table = contract.samples(20)
+    assert contract.validate(table, "t")["visits"].dtype == np.float64  # NaN where missing
+    table.loc[3, "visits"] = 2.5
+    with pytest.raises(ContractViolation, match=r"'visits' fails a whole number: 1 rows"):
+        contract.validate(table, "orders.csv")
+    with pytest.raises(ValidationError, match="visits"):
+        contract.request_model(**contract.example | {"visits": 2.5})
+
+
+def test_the_target_and_the_segment_are_never_missing() -> None:
+    late = Feature("late", "", str, categories=("no", "yes"), nullable=True)
+    with pytest.raises(InvalidContract, match=r"'late' .* is nullable: a row without an outcome"):
+        Contract(CONTRACT.features, late, CONTRACT.key, CONTRACT.example, "binary")
+    with pytest.raises(InvalidContract, match=r"segment 'vehicle' is not a str feature .* every"):
+        UseCase("m", "m", CONTRACT, "vehicle")
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=list(FAMILIES))
+def test_each_family_learns_from_missing_values_and_every_path_predicts_them_alike(
+    family, rows
+) -> None:
+    params = ModelParams.model_validate({"_target_": FAMILIES[family]})
+    model = build_model(CONTRACT, params).fit(rows[CONTRACT.feature_names], rows["late"])
+    parts = [name for name, _, _ in model[0].transformers]
+    imputes = family in ("gradient boosting", "logistic regression")  # no allow_nan tag
+    assert parts == ["categorical", "numeric", *["imputed"] * imputes, "target_encoded"]
+    predictor = lean_predictor(model, CONTRACT)
+    trees = family != "logistic regression"
+    assert predictor.how == ("compiled" if trees else "lean"), predictor.reason
+    requests = CONTRACT.requests(rows.head(400))
+    assert any(row["vehicle"] is None for row in requests)
+    expected = model.predict_proba(rows[CONTRACT.feature_names].head(400))
+    np.testing.assert_allclose(predictor.predict(requests), expected, rtol=0, atol=TOLERANCE)
+    # A missing value is learnt, not a placeholder: the same order says more with it known.
+    order = CONTRACT.example | {"prep_minutes": None}
+    unknown, known = predictor.predict([order, order | {"prep_minutes": 39.0}])[:, 1]
+    assert unknown != known
+
+
+def test_batch_scoring_takes_a_missing_value_only_where_the_contract_does() -> None:
+    batch = CONTRACT.samples(4).drop(columns="late").astype({"prep_minutes": object})
+    batch.loc[0, "prep_minutes"], batch.loc[1, "vehicle"] = "", np.nan  # a CSV's empty cells
+    batch.loc[2, "gift"], batch.loc[3, "distance_km"] = None, np.nan
+    batch.loc[0, "prep_minutes"] = np.nan
+    checked = check_rows(CONTRACT, batch)
+    assert len(checked.scorable) == 3
+    assert checked.rejected[REASON].tolist() == ["distance_km is missing"]
+    assert checked.scorable["vehicle"].tolist()[1] is None
+    assert checked.scorable["prep_minutes"].dtype == np.float64
+
+
+def test_a_missing_value_is_not_outside_the_training_profile() -> None:
+    trained_on = CONTRACT.samples(500, seed=1)
+    profile = training_profile(trained_on, CONTRACT)
+    assert set(profile["missing"]) == set(NULLABLE)
+    assert all(0.05 < share < 0.15 for share in profile["missing"].values())  # one in ten
+    assert "None" not in profile["categories"]["vehicle"]
+    record = ChampionRecord("m", "9", "run", {"log_loss": 0.3}, "c", "false", "d", "")
+    metrics = PredictionMetrics(LATE_USE_CASE, [record], profile)
+    orders = [CONTRACT.request_model(**CONTRACT.example).model_dump()] * 3
+    counted = "prediction_input_out_of_range_total"
+    before = {name: REGISTRY.get_sample_value(counted, {"feature": name}) or 0 for name in NULLABLE}
+    metrics.observe([Entry(datetime.now(UTC), orders, [(0.2, "m/9")] * 3)])
+    after = {name: REGISTRY.get_sample_value(counted, {"feature": name}) or 0 for name in NULLABLE}
+    assert after == before
+
+
+def test_a_window_missing_a_feature_more_often_than_training_fails_the_monitor(rows) -> None:
+    params = ModelParams.model_validate({"_target_": FAMILIES["histogram boosting"]})
+    model = build_model(CONTRACT, params).fit(rows[CONTRACT.feature_names], rows["late"])
+
+    def scored(table: pd.DataFrame) -> pd.DataFrame:
+        probability = model.predict_proba(table[CONTRACT.feature_names])[:, 1]
+        return table.assign(**{PREDICTION: probability})
+
+    reference = scored(rows)
+    cities = {city: 0.2 for city in ("lisbon", "porto", "madrid")}
+    baseline = {"prediction_mean": 0.5, "prediction_std": 0.3, "log_loss_by_segment": cities}
+    record = ChampionRecord("m", "1", "r", {"log_loss": 0.2}, "c", "f", "d", "", baseline=baseline)
+    week = LATE_USE_CASE.example_data(2000, 6)
+    _, calm = checks.evaluate(scored(week), reference, record, LATE_USE_CASE, SETTINGS)
+    assert not [f for f in calm["failed"] if f["check"] == "missing"], calm["failed"]
+    week["vehicle"] = None  # the courier app stopped sending it
+    _, found = checks.evaluate(scored(week), reference, record, LATE_USE_CASE, SETTINGS)
+    missing = [f for f in found["failed"] if f["check"] == "missing"]
+    assert [f["column"] for f in missing] == ["vehicle"] and found["alarm"]
+    assert missing[0]["value"]["share"] == 1.0
+
+
+def test_an_id_is_declared_high_cardinality_and_a_str_without_categories_is_told_so() -> None:
+    with pytest.raises(InvalidContract, match=r"give high_cardinality=True"):
+        Feature("restaurant", "", str)
+    with pytest.raises(InvalidContract, match="make it a str without categories"):
+        Feature("restaurant", "", int, 0, 9, high_cardinality=True)
+    features = tuple(f for f in CONTRACT.features if f.name != "restaurant")
+    example = {k: v for k, v in CONTRACT.example.items() if k != "restaurant"}
+    with pytest.raises(InvalidContract, match=r"'restaurant' .* is high_cardinality: a class"):
+        Contract(features, RESTAURANT, "id", example, "binary")
+    with pytest.raises(InvalidContract, match=r"segment 'restaurant' .* not high_cardinality"):
+        UseCase("m", "m", CONTRACT, "restaurant")
+
+
+def test_an_id_is_any_text_in_a_request_and_a_table_but_not_a_number_or_a_novel() -> None:
+    assert CONTRACT.request_model(**CONTRACT.example | {"restaurant": "new-9"}).restaurant
+    for wrong in (17, "", "x" * (MAX_TEXT + 1)):
+        with pytest.raises(ValidationError, match="restaurant"):
+            CONTRACT.request_model(**CONTRACT.example | {"restaurant": wrong})
+    schema = CONTRACT.request_model.model_json_schema()["properties"]["restaurant"]
+    assert (schema["type"], schema["maxLength"]) == ("string", MAX_TEXT) and "enum" not in schema
+    table = CONTRACT.samples(3).assign(restaurant=[17, "r2", "x" * (MAX_TEXT + 1)])
+    with pytest.raises(ContractViolation, match="'restaurant' fails str_length"):
+        CONTRACT.validate(table, "orders.csv")
+    checked = check_rows(CONTRACT, table.drop(columns="late"))
+    assert checked.scorable["restaurant"].tolist() == ["17", "r2"]  # a CSV's 17 is the id "17"
+    assert checked.rejected[REASON].tolist() == ["restaurant is longer than 200 characters"]
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=list(FAMILIES))
+def test_an_id_is_learnt_and_an_unseen_one_is_any_other(family, rows) -> None:
+    params = ModelParams.model_validate({"_target_": FAMILIES[family]})
+    model = build_model(CONTRACT, params).fit(rows[CONTRACT.feature_names], rows["late"])
+    encoder = dict((name, step) for name, step, _ in model[0].transformers_)["target_encoded"]
+    codes = encoder.transform(pd.DataFrame({"restaurant": ["r3", "r1", "never-seen"]}))
+    assert codes[0, 0] != codes[1, 0]  # restaurant 3's slow kitchen is learnt
+    predictor = lean_predictor(model, CONTRACT)
+    order = CONTRACT.example | {"restaurant": "never-seen"}
+    expected = model.predict_proba(CONTRACT.frame([order]))
+    np.testing.assert_allclose(predictor.predict([order]), expected, rtol=0, atol=TOLERANCE)
+
+
+def test_new_ids_in_the_usual_measure_raise_no_alarm_and_a_wave_of_them_does(rows) -> None:
+    params = ModelParams.model_validate({"_target_": FAMILIES["histogram boosting"]})
+    model = build_model(CONTRACT, params).fit(rows[CONTRACT.feature_names], rows["late"])
+    reference = rows.assign(**{PREDICTION: model.predict_proba(rows[CONTRACT.feature_names])[:, 1]})
+    cities = {city: 0.2 for city in ("lisbon", "porto", "madrid")}
+    baseline = {"prediction_mean": 0.5, "prediction_std": 0.3, "log_loss_by_segment": cities}
+    record = ChampionRecord("m", "1", "r", {"log_loss": 0.2}, "c", "f", "d", "", baseline=baseline)
+
+    def judged(week: pd.DataFrame) -> list[dict]:
+        week = week.assign(**{PREDICTION: model.predict_proba(week[CONTRACT.feature_names])[:, 1]})
+        snapshot, found = checks.evaluate(week, reference, record, LATE_USE_CASE, SETTINGS)
+        tested = [test["metric_config"]["params"] for test in snapshot.dict()["tests"]]
+        kinds = {params["type"] for params in tested if params.get("column") == "restaurant"}
+        assert kinds == {"evidently:metric_v2:OutListValueCount"}  # no drift test of it
+        return [f for f in found["failed"] if f["column"] == "restaurant"]
+
+    week = LATE_USE_CASE.example_data(3000, 8)
+    new = (~week["restaurant"].isin(set(rows["restaurant"]))).mean()
+    assert new > 0.05  # many ids are new in any week: the long tail
+    assert judged(week) == []
+    opened = week.assign(
+        restaurant=np.where(np.arange(3000) % 3 == 0, "opened-today", week["restaurant"])
+    )
+    [failed] = judged(opened)
+    assert failed["check"] == "range" and failed["value"]["share"] > new + 0.25
