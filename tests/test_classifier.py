@@ -2,7 +2,9 @@
 
 copier's bake on Python 3.12 of `example=late_delivery`: its setup, its own tests, the
 pipeline (a champion gated by log-loss), the service answering each class's probability,
-`make score`, and `make monitor` on a normal then a changed week. Once, shared.
+`make score`, and `make monitor` on a normal then a changed week. Once, shared. Its
+contract has the real-world kinds of feature: a nullable one (`prep_time_min`), a
+2,000-value id (`restaurant_id`) and a time (`ordered_at`).
 """
 
 import json
@@ -55,13 +57,18 @@ def test_the_service_answers_the_class_and_each_class_probability(late) -> None:
     try:
         # prep_time_min is nullable: null, or left out, is a missing value the model knows.
         unannounced = {k: v for k, v in order.items() if k != "prep_time_min"}
-        orders = [order, order | {"hour": 3}, order | {"prep_time_min": None}, unannounced]
+        at_night = order | {"ordered_at": "2026-03-06T03:15:00+01:00"}  # an offset: in UTC
+        orders = [order, at_night, order | {"prep_time_min": None}, unannounced]
         status, _, body = service.request("POST", "/predict", orders)
         assert status == 200, body
         answer = json.loads(body)
         assert set(answer["late"]) <= set(CLASSES) and len(answer["late"]) == 4
         assert answer["probabilities"][2] == answer["probabilities"][3]
         assert answer["probabilities"][2] != answer["probabilities"][0]
+        assert answer["probabilities"][1] != answer["probabilities"][0]  # its hour is learnt
+        refused = order | {"ordered_at": "yesterday", "restaurant_id": 42}
+        status, _, body = service.request("POST", "/predict", refused)
+        assert status == 422 and b"ordered_at" in body and b"restaurant_id" in body, body
         for probabilities in answer["probabilities"]:
             assert list(probabilities) == CLASSES
             assert abs(sum(probabilities.values()) - 1) < 1e-3

@@ -166,7 +166,7 @@ def test_a_feature_knows_whether_it_is_categorical() -> None:
     [
         (("rush", "", bool, 0, 1), "is a bool: give it no bounds and no categories"),
         (("rush", "", bool, None, None, ("no", "yes")), "is a bool: give it no bounds"),
-        (("at", "", object), "has dtype <class 'object'>: give int, float, str or bool"),
+        (("at", "", object), "has dtype <class 'object'>: give int, float, str, bool or datetime"),
         (("restaurant", "", str), "is a str without categories: list its values"),
         (("city", "", str, None, None, ("a", "a")), "lists a category twice"),
         (("rank", "", int, 0, 9, ("a",)), "is a number with categories"),

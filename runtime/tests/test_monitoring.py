@@ -84,6 +84,31 @@ def test_the_log_keeps_every_prediction_and_a_stop_writes_what_is_queued(tmp_pat
     assert list(tmp_path.glob(f"predictions/date={hour:%Y-%m-%d}/hour=*/*.jsonl"))
 
 
+def test_a_line_still_being_written_is_not_read_yet(tmp_path) -> None:
+    """A service logs while `make monitor` (or a test) reads: its last line may be half."""
+    store = FolderStore(CONTRACT, tmp_path)
+    log = PredictionLog(store, interval_s=60)
+    log.record(rows_of(CONTRACT.samples(3, seed=4)), [(1.0, "m/4")] * 3)
+    log.close()
+    [path] = tmp_path.glob("predictions/*/*/*.jsonl")
+    whole = path.read_bytes()
+    path.write_bytes(whole + whole[: len(whole) // 5])  # a fourth record, a fifth of it written
+    assert len(store.predictions(*window())) == 3
+
+
+def test_a_value_with_a_line_separator_of_unicode_is_one_record(tmp_path) -> None:
+    """Text a client sends (an id) may hold U+2028 or \x1c: JSON keeps them raw."""
+    store = FolderStore(LATE_USE_CASE.contract, tmp_path)
+    log = PredictionLog(store, interval_s=60)
+    odd = "a\u2028b\x1cc\x85d"
+    order = LATE_USE_CASE.contract.request_model(
+        **LATE_USE_CASE.contract.example | {"restaurant": odd}
+    )
+    log.record([order.model_dump() | {KEY: 7}], [(0.4, "m/1")])
+    log.close()
+    assert store.predictions(*window())["restaurant"].tolist() == [odd]
+
+
 def test_a_full_buffer_drops_and_counts_and_never_blocks() -> None:
     store = SlowStore()
     log = PredictionLog(store, capacity=10, batch=1, interval_s=0.01)

@@ -1,13 +1,14 @@
-"""Real-world features, from the contract to the monitor: missing values and ids.
+"""Real-world features, from the contract to the monitor: missing values, ids, times.
 
 The classifications' use case (usecase.py) has one nullable feature of each kind (a
-number, a category and a bool) and a restaurant id of 2,000 values, high_cardinality.
+number, a category and a bool), a restaurant id of 2,000 values, high_cardinality, and
+the time of the order, whose hour and weekday the model takes.
 A missing value is NaN or None in a table, null or left out in a request; an id is any
 text, target-encoded, a value training never saw taken as any other. The model learns
 from both, every path predicts them alike, and the monitor judges each as it should.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from goldenpath.core.rows import REASON, check_rows
 from goldenpath.monitoring import checks
 from goldenpath.monitoring.log import Entry
 from goldenpath.monitoring.metrics import REGISTRY, PredictionMetrics
-from goldenpath.monitoring.store import PREDICTION
+from goldenpath.monitoring.store import PREDICTION, FolderStore
 from goldenpath.serving.predictor import TOLERANCE, lean_predictor
 
 from .test_monitoring import SETTINGS
@@ -106,7 +107,7 @@ def test_each_family_learns_from_missing_values_and_every_path_predicts_them_ali
     model = build_model(CONTRACT, params).fit(rows[CONTRACT.feature_names], rows["late"])
     parts = [name for name, _, _ in model[0].transformers]
     imputes = family in ("gradient boosting", "logistic regression")  # no allow_nan tag
-    assert parts == ["categorical", "numeric", *["imputed"] * imputes, "target_encoded"]
+    assert parts == ["categorical", "numeric", *["imputed"] * imputes, "calendar", "target_encoded"]
     predictor = lean_predictor(model, CONTRACT)
     trees = family != "logistic regression"
     assert predictor.how == ("compiled" if trees else "lean"), predictor.reason
@@ -236,3 +237,67 @@ def test_new_ids_in_the_usual_measure_raise_no_alarm_and_a_wave_of_them_does(row
     )
     [failed] = judged(opened)
     assert failed["check"] == "range" and failed["value"]["share"] > new + 0.25
+
+
+def test_a_time_is_declared_with_the_calendar_parts_the_model_takes() -> None:
+    assert Feature("at", "", datetime).calendar == ("hour", "weekday", "month")
+    with pytest.raises(InvalidContract, match=r"calendar parts \['fortnight'\]: give parts of"):
+        Feature("at", "", datetime, calendar=("hour", "fortnight"))
+    with pytest.raises(InvalidContract, match="is a datetime: give it no bounds"):
+        Feature("at", "", datetime, 0, 1)
+    with pytest.raises(InvalidContract, match="has calendar parts: only a datetime has them"):
+        Feature("hour", "", int, 0, 23, calendar=("hour",))
+    with pytest.raises(InvalidContract, match=r"is a datetime: predict a number"):
+        Contract(CONTRACT.features, Feature("due", "", datetime), "id", CONTRACT.example)
+
+
+def test_a_time_is_iso_text_in_a_request_and_a_table_one_with_an_offset_in_utc() -> None:
+    example = dict(CONTRACT.example)
+    taken = CONTRACT.request_model(**example | {"ordered_at": "2026-03-06T20:15:00+01:00"})
+    assert taken.ordered_at == datetime(2026, 3, 6, 19, 15)  # UTC, without an offset
+    for wrong in ("yesterday", 1_772_000_000, None):
+        with pytest.raises(ValidationError, match="ordered_at"):
+            CONTRACT.request_model(**example | {"ordered_at": wrong})
+    schema = CONTRACT.request_model.model_json_schema()["properties"]["ordered_at"]
+    assert (schema["type"], schema["format"]) == ("string", "date-time")
+    table = CONTRACT.samples(3).assign(
+        ordered_at=["2026-03-06T20:15:00", "2026-03-06 21:00:00+01:00", "2026-03-07T08:00Z"]
+    )
+    times = CONTRACT.validate(table, "orders.csv")["ordered_at"]
+    assert times.tolist() == [
+        datetime(2026, 3, 6, 20, 15),
+        datetime(2026, 3, 6, 20),
+        datetime(2026, 3, 7, 8),
+    ]
+    with pytest.raises(ContractViolation, match=r"'ordered_at' fails a timestamp .*'13/03/2026'"):
+        CONTRACT.validate(table.assign(ordered_at=["13/03/2026"] * 3), "orders.csv")
+    checked = check_rows(
+        CONTRACT, table.drop(columns="late").assign(ordered_at=["tomorrow", *times[1:]])
+    )
+    assert checked.rejected[REASON].str.startswith("ordered_at 'tomorrow' is not a time").all()
+    assert checked.scorable["ordered_at"].tolist() == times[1:].tolist()
+
+
+def test_the_model_takes_a_times_calendar_parts_and_every_path_reads_them_alike(rows) -> None:
+    for family in ("histogram boosting", "logistic regression"):
+        params = ModelParams.model_validate({"_target_": FAMILIES[family]})
+        model = build_model(CONTRACT, params).fit(rows[CONTRACT.feature_names], rows["late"])
+        predictor = lean_predictor(model, CONTRACT)
+        assert predictor.how in ("compiled", "lean"), predictor.reason
+        orders = [  # as the service hands them over: validated, a time a datetime
+            CONTRACT.request_model(**CONTRACT.example | {"ordered_at": at}).model_dump()
+            for at in ("2026-03-06T20:30:00", "2026-03-06T08:30:00")
+        ]
+        served = predictor.predict(orders)
+        expected = model.predict_proba(CONTRACT.frame(orders))
+        np.testing.assert_allclose(served, expected, rtol=0, atol=TOLERANCE)
+        assert served[0, 1] > served[1, 1], family  # dinner time is later: learnt from the hour
+
+
+def test_the_log_keeps_a_time_as_text_and_gives_it_back_as_a_time(tmp_path) -> None:
+    store = FolderStore(CONTRACT, tmp_path)
+    order = CONTRACT.request_model(**CONTRACT.example).model_dump() | {"order_id": 5}
+    now = datetime.now(UTC)
+    store.write([Entry(now, [order], [(0.3, "m/1")])])
+    logged = store.predictions(now - timedelta(minutes=1), now + timedelta(minutes=1))
+    assert logged["ordered_at"].tolist() == [datetime(2026, 3, 6, 20, 15)]

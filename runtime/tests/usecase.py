@@ -7,6 +7,7 @@ name it with GOLDENPATH_USE_CASE=tests.usecase:USE_CASE (conftest.py), as a proj
 names its own through its entry point.
 """
 
+from datetime import datetime
 from functools import partial
 
 import numpy as np
@@ -68,6 +69,9 @@ USE_CASE = UseCase(
 # of each kind that may be missing, and an id with too many values to list.
 PRIORITY = Feature("priority", "The customer paid for priority", bool)
 RESTAURANT = Feature("restaurant", "The restaurant's id", str, high_cardinality=True)
+ORDERED_AT = Feature(
+    "ordered_at", "When the order was placed", datetime, calendar=("hour", "weekday")
+)
 RESTAURANTS = 2000
 NULLABLE = (
     Feature("prep_minutes", "Preparation time the kitchen reported", float, 0, 40, nullable=True),
@@ -80,7 +84,8 @@ NULLABLE = (
 def _labelled(target: str, edges: list[float], classes: tuple[str, ...]):
     """The orders, their minutes to delivery replaced by a class: `classes[i]` for the
     minutes between `edges[i - 1]` and `edges[i]` (a priority order's five fewer, a long
-    preparation's more, a car's fewer, a slow kitchen's more: one restaurant in three).
+    preparation's more, a car's fewer, a slow kitchen's more (one restaurant in three), and
+    dinner time's more).
     One in ten of each nullable feature is missing."""
 
     def generate(rows: int, seed: int) -> pd.DataFrame:
@@ -91,8 +96,11 @@ def _labelled(target: str, edges: list[float], classes: tuple[str, ...]):
         car = rng.random(rows) < 0.4
         restaurant = rng.zipf(1.3, rows) % RESTAURANTS  # a few big ones, a long tail
         slow_kitchen = 4 * (restaurant % 3 == 0)  # one in three restaurants is slow
+        seconds = rng.integers(0, 90 * 24 * 3600, rows)  # a quarter's orders
+        ordered_at = np.datetime64("2026-01-01T00:00:00") + seconds.astype("timedelta64[s]")
+        dinner = np.isin(seconds // 3600 % 24, (19, 20, 21))
         minutes = orders.pop("delivery_minutes") - 5 * priority + (prep - 20) / 4 - 3 * car
-        minutes += slow_kitchen
+        minutes += slow_kitchen + 4 * dinner
         labels = np.array(classes, dtype=object)[np.digitize(minutes, edges)]
         missing = rng.random((3, rows)) < 0.1
         nullable = {
@@ -101,15 +109,16 @@ def _labelled(target: str, edges: list[float], classes: tuple[str, ...]):
             "gift": np.where(missing[2], None, rng.random(rows) < 0.2),
         }
         ids = np.char.add("r", restaurant.astype(str))
-        return orders.assign(priority=priority, **nullable, restaurant=ids, **{target: labels})
+        known = {"restaurant": ids, "ordered_at": ordered_at}
+        return orders.assign(priority=priority, **nullable, **known, **{target: labels})
 
     return generate
 
 
 def _classification(name: str, target: Feature, edges: list[float], task: str) -> UseCase:
-    features = (*CONTRACT.features, PRIORITY, *NULLABLE, RESTAURANT)
+    features = (*CONTRACT.features, PRIORITY, *NULLABLE, RESTAURANT, ORDERED_AT)
     example = CONTRACT.example | {"priority": False, "prep_minutes": 12.5, "vehicle": None}
-    example |= {"gift": None, "restaurant": "r17"}
+    example |= {"gift": None, "restaurant": "r17", "ordered_at": "2026-03-06T20:15:00"}
     contract = Contract(features, target, CONTRACT.key, example, task)
     generate = _labelled(target.name, edges, target.categories)
     return UseCase(name, name, contract, "city", example_data=generate)

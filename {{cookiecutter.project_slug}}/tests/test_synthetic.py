@@ -1,6 +1,7 @@
 """The example data generator (synthetic.py) honours the contract while it is the data
 source (`data.source: synthetic`, conf/data/), for ingest and the weeks `make simulate`
-replays. Your own table in data.source? These skip: update or delete synthetic.py."""
+replays. Your own table in data.source? These skip: update synthetic.py, or delete it
+with this file (README, "Your own data")."""
 
 import pytest
 

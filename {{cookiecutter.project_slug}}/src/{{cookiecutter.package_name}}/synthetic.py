@@ -47,6 +47,16 @@ def _choice(rng: np.random.Generator, shares: dict[str, float], size: int) -> np
     return rng.choice(list(shares), size=size, p=list(shares.values()))
 
 
+{% if cookiecutter.example == "late_delivery" -%}
+def _times(rng: np.random.Generator, hour: np.ndarray, weekday: np.ndarray) -> np.ndarray:
+    """Local times in the four weeks from Monday 2 March 2026 on each order's weekday and
+    hour, to the second."""
+    days = 7 * rng.integers(0, 4, len(hour)) + weekday
+    seconds = days * 86_400 + hour * 3_600 + rng.integers(0, 3_600, len(hour))
+    return np.datetime64("2026-03-02T00:00:00") + seconds.astype("timedelta64[s]")
+
+
+{% endif -%}
 def many_cities(n: int, seed: int = 0) -> dict[str, City]:
     """`n` cities named city-001, city-002... with dynamics of their own (for scale tests)."""
     rng = np.random.default_rng(seed)
@@ -109,8 +119,12 @@ def generate_orders(n_orders: int, seed: int, cities: dict[str, City] = CITIES) 
             "prep_time_min": prep.round(1),
 {%- endif %}
             "items": items,
+{%- if cookiecutter.example == "late_delivery" %}
+            "ordered_at": _times(rng, hour, weekday),
+{%- else %}
             "hour": hour,
             "weekday": weekday,
+{%- endif %}
             "courier_load": courier_load.round(2),
             "city": city,
             "weather": weather,

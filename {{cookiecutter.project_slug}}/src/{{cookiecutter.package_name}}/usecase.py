@@ -6,6 +6,10 @@ name is the registered model's. The data source and the model are configuration
 (conf/data/, conf/model/).
 """
 
+{% if cookiecutter.example == "late_delivery" -%}
+from datetime import datetime
+
+{% endif -%}
 from goldenpath import Contract, Feature, UseCase
 
 from . import synthetic
@@ -27,8 +31,13 @@ CONTRACT = Contract(
         Feature("prep_time_min", "Restaurant's announced preparation time", float, 1.0, 90.0),
 {%- endif %}
         Feature("items", "Number of items in the order", int, 1, 50),
+{%- if cookiecutter.example == "late_delivery" %}
+        # A time: the model takes its local hour and weekday, computed inside the model.
+        Feature("ordered_at", "Local time of the order", datetime, calendar=("hour", "weekday")),
+{%- else %}
         Feature("hour", "Local hour the order was placed", int, 0, 23),
         Feature("weekday", "Day of the week, Monday = 0", int, 0, 6),
+{%- endif %}
         Feature("courier_load", "Active orders per available courier nearby", float, 0.0, 10.0),
         Feature(
             "city",
@@ -64,8 +73,12 @@ CONTRACT = Contract(
         "distance_km": 3.2,
         "prep_time_min": 12.0,
         "items": 2,
+{%- if cookiecutter.example == "late_delivery" %}
+        "ordered_at": "2026-03-06T20:15:00",  # ISO 8601: a Friday, 20:15
+{%- else %}
         "hour": 20,
         "weekday": 4,
+{%- endif %}
         "courier_load": 1.4,
         "city": "lisbon",
         "weather": "rain",

@@ -7,6 +7,7 @@ drift apart. The project's own contract is in `usecase.py`.
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
+from . import timestamps
 from .problems import Problem
 from .tasks import TASKS, TaskName
 
@@ -29,7 +31,7 @@ class InvalidContract(Problem, ValueError):
 class Feature:
     name: str
     description: str
-    dtype: type  # int, float, str or bool
+    dtype: type  # int, float, str, bool or datetime
     minimum: float | None = None
     maximum: float | None = None
     categories: tuple[Any, ...] = ()  # a str's values; a bool's are (False, True)
@@ -37,10 +39,17 @@ class Feature:
     # A str whose values are too many to list (an id with thousands): learnt from the
     # training rows, target-encoded; a value training never saw is taken as "any other".
     high_cardinality: bool = False
+    # A datetime's parts the model takes (timestamps.CALENDAR), not the time itself.
+    calendar: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Refuse, when usecase.py loads, what a later stage would crash on."""
         what = f"feature {self.name!r} (usecase.py)"
+        if self.dtype is datetime:
+            self._check_timestamp(what)
+            return
+        if self.calendar:
+            raise InvalidContract(f"{what} has calendar parts: only a datetime has them")
         if self.high_cardinality:
             if self.dtype is not str or self.categories:
                 raise InvalidContract(
@@ -49,7 +58,9 @@ class Feature:
                 )
             return
         if self.dtype not in (int, float, str, bool):
-            raise InvalidContract(f"{what} has dtype {self.dtype!r}: give int, float, str or bool")
+            raise InvalidContract(
+                f"{what} has dtype {self.dtype!r}: give int, float, str, bool or datetime"
+            )
         if self.dtype is bool:  # a category of two values, true or false, and nothing else
             bounded = self.minimum is not None or self.maximum is not None
             if self.categories not in ((), BOOLEAN) or bounded:  # BOOLEAN: replace() gives it
@@ -76,6 +87,25 @@ class Feature:
                 f' Feature({self.name!r}, "...", {self.dtype.__name__}, 0, 10)'
             )
 
+    def _check_timestamp(self, what: str) -> None:
+        bounded = self.minimum is not None or self.maximum is not None
+        if bounded or self.categories or self.high_cardinality:
+            raise InvalidContract(
+                f"{what} is a datetime: give it no bounds and no categories, and calendar=(...)"
+                f" the parts the model takes, of {list(timestamps.CALENDAR)}"
+            )
+        if unknown := [part for part in self.calendar if part not in timestamps.CALENDAR]:
+            raise InvalidContract(
+                f"{what} has calendar parts {unknown}: give parts of {list(timestamps.CALENDAR)}"
+            )
+        if len(set(self.calendar)) != len(self.calendar):
+            raise InvalidContract(f"{what} names a calendar part twice: name each once")
+        object.__setattr__(self, "calendar", self.calendar or timestamps.DEFAULT_CALENDAR)
+
+    @property
+    def is_timestamp(self) -> bool:
+        return self.dtype is datetime
+
     @property
     def is_categorical(self) -> bool:
         """Whether its values are categories: listed, a bool's, or learnt (high_cardinality)."""
@@ -87,6 +117,8 @@ class Feature:
         objects; a number that may be missing is a float (NaN where it is)."""
         if self.is_categorical:
             return object
+        if self.is_timestamp:
+            return timestamps.DTYPE
         return float if self.nullable else self.dtype
 
 
@@ -130,6 +162,10 @@ class Contract:
 
     def _check_task(self) -> None:
         target, classes = f"the target {self.target.name!r} (usecase.py)", self.target.categories
+        if self.target.is_timestamp:
+            raise InvalidContract(
+                f"{target} is a datetime: predict a number (minutes until it, a float)"
+            )
         if self.target.high_cardinality:
             raise InvalidContract(
                 f"{target} is high_cardinality: a classification's classes are listed, as"
@@ -193,8 +229,13 @@ class Contract:
         return [feature.name for feature in self.features if feature.high_cardinality]
 
     @cached_property
+    def timestamps(self) -> list[str]:
+        return [feature.name for feature in self.features if feature.is_timestamp]
+
+    @cached_property
     def numeric(self) -> list[str]:
-        return [feature.name for feature in self.features if not feature.is_categorical]
+        features = self.features
+        return [f.name for f in features if not (f.is_categorical or f.is_timestamp)]
 
     def schema(self) -> Any:
         """pandera's schema of a labelled table: the key, every feature and the target."""
@@ -259,8 +300,11 @@ class Contract:
 
     def requests(self, table: pd.DataFrame, keyed: bool = False) -> list[dict[str, Any]]:
         """`table`'s rows as the service takes them: each a dict of the features (and the key,
-        if `keyed`) in plain Python values, a missing value None (JSON's null, not NaN)."""
+        if `keyed`) in plain Python values: a missing value None (JSON's null, not NaN), a
+        time ISO 8601 text."""
         columns = table[[self.key, *self.feature_names] if keyed else self.feature_names]
+        as_text = {name: columns[name].map(timestamps.as_text) for name in self.timestamps}
+        columns = columns.assign(**as_text) if as_text else columns
         return columns.astype(object).where(columns.notna(), None).to_dict(orient="records")
 
     def frame(self, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -293,6 +337,11 @@ class Contract:
                 codes = rng.integers(0, len(categories), n)
                 values = np.array(categories, dtype=object)[codes]
                 effects.append(codes / max(len(categories) - 1, 1))
+            elif feature.is_timestamp:  # a year of them, to the second
+                seconds = rng.integers(0, 365 * 24 * 3600, n)
+                values = np.datetime64("2026-01-01") + seconds.astype("timedelta64[s]")
+                values = values.astype(feature.column_dtype)
+                effects.append(seconds % (24 * 3600) / (24 * 3600))  # by the hour of the day
             else:
                 low, high = feature.minimum, feature.maximum
                 if feature.dtype is int:
@@ -300,9 +349,13 @@ class Contract:
                 else:
                     values = rng.uniform(low, high, n).round(3)
                 effects.append((values - low) / (high - low))
-            if feature.nullable:  # one row in ten missing: None, or a number's NaN
+            if feature.nullable:  # one row in ten missing: None, NaT, or a number's NaN
                 values = values.astype(feature.column_dtype)
-                values[rng.random(n) < 0.1] = None if feature.is_categorical else np.nan
+                if feature.is_categorical:
+                    gone: Any = None
+                else:
+                    gone = np.datetime64("NaT") if feature.is_timestamp else np.nan
+                values[rng.random(n) < 0.1] = gone
             columns[feature.name] = values
         signal = np.mean(effects, axis=0) + rng.normal(0, 0.02, n)
         if self.target.is_categorical:  # the classes by the signal's quantiles, as many of each
@@ -393,11 +446,14 @@ def as_boolean(value: Any) -> Any:
 
 
 def _typed(validated: pd.DataFrame, features: Sequence[Feature]) -> pd.DataFrame:
-    """A validated table as the model takes it: a bool column of bools, and a missing
-    category as None, whatever the file spelt it (the encoder knows one missing value)."""
+    """A validated table as the model takes it: a bool column of bools, a timestamp's of
+    datetimes, and a missing category as None, whatever the file spelt it (the encoder
+    knows one missing value)."""
     typed = {}
     for feature in features:
-        if feature.is_categorical and feature.nullable:
+        if feature.is_timestamp:
+            typed[feature.name] = timestamps.parsed(validated[feature.name])
+        elif feature.is_categorical and feature.nullable:
             values = validated[feature.name].to_numpy(dtype=object, copy=True)
             values[pd.isna(values)] = None
             typed[feature.name] = pd.Series(values, index=validated.index)
@@ -410,6 +466,10 @@ def _column(feature: Feature) -> Any:
     import pandera.pandas as pa
 
     nullable, description = feature.nullable, feature.description
+    if feature.is_timestamp:  # text or datetimes, parsed once it passes (_typed)
+        error = f"a timestamp ({timestamps.VALID})"
+        is_time = pa.Check(lambda values: timestamps.parsed(values).notna(), error=error)
+        return pa.Column(None, checks=[is_time], nullable=nullable, description=description)
     if feature.dtype is bool:  # coerced, a column of text or numbers would all be True
         is_bool = pa.Check(lambda values: values.map(_is_bool).astype(bool), error="true or false")
         return pa.Column(None, checks=[is_bool], nullable=nullable, description=description)
@@ -429,6 +489,8 @@ def _field(feature: Feature) -> tuple[Any, Any]:
     """The request model's field: required, or, for a nullable feature, null or left out."""
     if feature.dtype is bool:  # strict: JSON's true or false, not 1 or "true"
         kind: Any = Annotated[bool, Field(json_schema_extra={"enum": BOOLEAN})]
+    elif feature.is_timestamp:  # ISO 8601 text (JSON has no time), not a number
+        kind = Annotated[datetime, BeforeValidator(timestamps.request_value)]
     elif feature.high_cardinality:  # any text: a value training never saw is "any other"
         kind = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
     elif feature.is_categorical:

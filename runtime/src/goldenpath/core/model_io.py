@@ -20,7 +20,7 @@ import skops.io
 import yaml
 
 from . import project
-from .contract import Contract
+from .contract import Contract, Feature
 from .problems import Problem
 
 RUNTIME = __name__.split(".", 1)[0]  # this package: its types in a model are trusted
@@ -258,7 +258,7 @@ def check_fits(uri: str, contract: Contract, what: str) -> None:
     if not signature:
         return  # nothing recorded to compare (a model saved by hand): its predictions will tell
     takes = {spec["name"]: spec["type"] for spec in json.loads(signature["inputs"])}
-    wants = {f.name: SIGNATURE_TYPES[f.dtype] for f in contract.features}
+    wants = {f.name: _signature_type(f) for f in contract.features}
     problems = [f"it lacks feature {name!r}" for name in wants if name not in takes]
     problems += [f"it expects {name!r}, not in the contract" for name in takes if name not in wants]
     problems += [
@@ -282,6 +282,14 @@ def check_fits(uri: str, contract: Contract, what: str) -> None:
         f"{what} does not fit this project's feature contract: {'; '.join(problems)}. "
         f"It was trained with another contract (on another branch?). {remedy}"
     )
+
+
+def _signature_type(feature: Feature) -> str:
+    """MLflow's type of the feature's column in a validated table: a nullable int's is a
+    float's, a timestamp's a datetime."""
+    if feature.is_timestamp:
+        return "datetime"
+    return SIGNATURE_TYPES[float if feature.column_dtype is float else feature.dtype]
 
 
 def single_threaded(model: Any) -> Any:

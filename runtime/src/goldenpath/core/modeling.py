@@ -10,7 +10,8 @@ that take one (gradient boosting, forests), and imputed for the others: the medi
 a column saying it was missing. A high-cardinality category (an id) is target-encoded:
 each value is the target's mean over its training rows, shrunk towards the overall
 mean the fewer they are, cross-fitted so that a row never encodes its own target; a
-value training never saw is the overall mean.
+value training never saw is the overall mean. A timestamp is its calendar parts
+(the hour, the weekday...), numbers like the others.
 """
 
 import re
@@ -20,12 +21,18 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    StandardScaler,
+    TargetEncoder,
+)
 from sklearn.utils import get_tags
 
 from .contract import Contract, Feature
 from .params import InvalidParams, ModelParams, Params
 from .tasks import gate_metric, task_of
+from .timestamps import calendar_parts
 
 
 def build_model(contract: Contract, model: ModelParams, log_target: bool = False) -> Pipeline:
@@ -99,6 +106,14 @@ def encoding(contract: Contract, trees: bool, missing_taken: bool = False) -> Co
     if imputed:
         imputer = SimpleImputer(strategy="median", add_indicator=True)
         parts.append(("imputed", imputer if trees else make_pipeline(imputer, numbers), imputed))
+    if contract.timestamps:  # their calendar parts, numbers: imputed and scaled as the others
+        times = [f for f in contract.features if f.is_timestamp]
+        calendar = [f.calendar for f in times]
+        steps: list = [FunctionTransformer(calendar_parts, kw_args={"parts": calendar})]
+        if any(f.nullable for f in times) and not missing_taken:
+            steps.append(SimpleImputer(strategy="median", add_indicator=True))
+        steps += [] if trees else [StandardScaler()]
+        parts.append(("calendar", make_pipeline(*steps), contract.timestamps))
     if contract.high_cardinality:
         folds = (KFold if contract.task == "regression" else StratifiedKFold)(
             5, shuffle=True, random_state=0
@@ -114,7 +129,7 @@ TARGET_TYPES = {"regression": "continuous", "binary": "binary", "multiclass": "m
 
 
 def _missing_number(feature: Feature) -> bool:
-    return feature.nullable and not feature.is_categorical
+    return feature.nullable and not (feature.is_categorical or feature.is_timestamp)
 
 
 def fit_model(

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import timestamps
 from .contract import MAX_TEXT, Contract, Feature, as_boolean
 
 REASON = "reject_reason"  # the rejected rows' column that says why
@@ -67,6 +68,15 @@ def _check_feature(feature: Feature, raw: pd.Series, refuse) -> pd.Series:
         if not feature.nullable:
             refuse(missing, name, lambda _: f"{name} is missing")
 
+    if feature.is_timestamp:
+        missing = raw.isna()
+        refuse_missing(missing)
+        values = timestamps.parsed(raw)
+        valid = f"({timestamps.VALID})"
+        refuse(
+            ~missing & values.isna(), name, lambda v: f"{name} {_shown(v)} is not a time {valid}"
+        )
+        return values
     if feature.is_categorical:
         missing = raw.isna()
         refuse_missing(missing)

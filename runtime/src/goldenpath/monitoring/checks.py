@@ -50,9 +50,10 @@ def evaluate(
     target, notes = contract.target.name, []
     task = task_of(contract)
     error = LOSS_COLUMNS[task.loss]
-    current = live[[*contract.feature_names, PREDICTION]].copy()
+    features = [name for name in contract.feature_names if name not in contract.timestamps]
+    current = live[[*features, PREDICTION]].copy()
     current[error] = task.losses(live[target], live[PREDICTION].to_numpy(dtype=float))
-    past = reference[[*contract.feature_names, PREDICTION]].copy()
+    past = reference[[*features, PREDICTION]].copy()
     past[error] = record.holdout.get(task.loss)
     rows = current[by].value_counts()
     segments = sorted(str(s) for s, n in rows.items() if n >= settings.drift.segment_min_rows)
@@ -61,7 +62,9 @@ def evaluate(
     # A high-cardinality column's shares over thousands of values move by chance alone:
     # judged by its share of values training never saw instead, not by drift.
     many = contract.high_cardinality
-    judged = [name for name in contract.feature_names if name not in (by, *many)] + [PREDICTION]
+    # A timestamp is not judged at all: time only moves on, a later week is always later.
+    unjudged = (by, *many, *contract.timestamps)
+    judged = [name for name in contract.feature_names if name not in unjudged] + [PREDICTION]
     per_segment_loss = record.baseline.get(f"{task.loss}_by_segment", {})
     extra_now, extra_then = {}, {}
     for segment in segments:
@@ -107,7 +110,7 @@ def evaluate(
         seen = sorted(reference[name].dropna().unique())
         tests = [lte(_unseen_limit(reference[name], settings))] if name in many else share
         metrics.append(OutListValueCount(column=name, values=seen, share_tests=tests))
-    for name in [feature.name for feature in contract.features if feature.nullable]:
+    for name in [f.name for f in contract.features if f.nullable and f.name in features]:
         # Missing more often than in training is an input training did not see either: a
         # source that stopped sending a field fails silently otherwise.
         limit = min(float(reference[name].isna().mean()) + settings.out_of_range_share, 1.0)

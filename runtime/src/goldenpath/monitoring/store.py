@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import pandas as pd
 from pydantic_core import to_json
 
+from ..core import timestamps
 from ..core.contract import Contract
 from ..core.problems import Problem
 
@@ -93,7 +94,7 @@ def _password() -> str | None:
 
 
 def _records(contract: Contract, entries: Iterable[Entry]) -> Iterable[dict[str, Any]]:
-    names, key = contract.feature_names, contract.key
+    names, key, times = contract.feature_names, contract.key, set(contract.timestamps)
     for entry in entries:
         for row, (predicted, model) in zip(entry.rows, entry.answers, strict=True):
             name, _, version = model.rpartition("/")
@@ -102,7 +103,10 @@ def _records(contract: Contract, entries: Iterable[Entry]) -> Iterable[dict[str,
                 key: row.get(key),
                 "model_name": name,
                 "model_version": version,
-                "features": {feature: row[feature] for feature in names},
+                "features": {  # JSON's: a timestamp as ISO 8601 text
+                    name: timestamps.as_text(row[name]) if name in times else row[name]
+                    for name in names
+                },
                 PREDICTION: predicted,
             }
 
@@ -118,6 +122,8 @@ def _table(contract: Contract, records: Sequence[dict[str, Any]]) -> pd.DataFram
     # keys beyond 2**53 (a bigint's range) and lose their outcomes' join.
     table[contract.key] = pd.array([record[contract.key] for record in records], dtype="Int64")
     table["time"] = pd.to_datetime(table["time"], utc=True, format="ISO8601")
+    for name in contract.timestamps:
+        table[name] = timestamps.parsed(table[name])
     return table[columns].sort_values("time", kind="stable").reset_index(drop=True)
 
 
@@ -143,7 +149,11 @@ class FolderStore:
         while hour < until:
             folder = self.root / "predictions" / f"date={hour:%Y-%m-%d}" / f"hour={hour:%H}"
             for path in sorted(folder.glob("*.jsonl")):
-                records += [json.loads(line) for line in path.read_text().splitlines() if line]
+                # A record is a line that ends in "\n": the last may still be being written
+                # (a service logs as this reads). Only "\n" ends one: a value may hold
+                # U+2028 or \x1c, at which str.splitlines would also break.
+                lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+                records += [json.loads(line) for line in lines if line]
             hour += timedelta(hours=1)
         table = _table(self.contract, records)
         return table[(table["time"] >= since) & (table["time"] < until)].reset_index(drop=True)

@@ -138,7 +138,9 @@ def _compile(
     if task.is_classification:  # the estimator's columns, in the contract's order
         learnt, probabilities = rest.classes_, estimate
         estimate = lambda encoded: task.ordered(probabilities(encoded), learnt)  # noqa: E731
-    dtypes = {f.name: object if f.is_categorical else float for f in contract.features}
+    dtypes = {  # a timestamp's datetimes as objects: its calendar parts read them
+        f.name: object if f.is_categorical or f.is_timestamp else float for f in contract.features
+    }
     parts = []
     for _, transformer, columns in encode.transformers_:
         if transformer == "drop" or len(columns) == 0:  # nothing fitted, nothing to give

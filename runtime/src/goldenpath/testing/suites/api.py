@@ -64,6 +64,7 @@ def malformed(contract: Contract) -> dict[str, bytes]:
         "integer": [f.name for f in contract.features if f.dtype is int],
         "category": contract.listed,
         "text": contract.high_cardinality,
+        "timestamp": contract.timestamps,
     }
     wrong = {
         "number": {
@@ -79,6 +80,7 @@ def malformed(contract: Contract) -> dict[str, bytes]:
             "a fraction as an integer": b"2.5",
         },
         "category": {"an unknown category": b'"atlantis"', "not UTF-8 in a string": b'"\xff"'},
+        "timestamp": {"a number as a timestamp": b"1772000000", "not a time": b'"yesterday"'},
         "text": {"a number as text": b"7", "too long a text": b'"' + b"x" * (MAX_TEXT + 1) + b'"'},
     }
     for kind, names in kinds.items():

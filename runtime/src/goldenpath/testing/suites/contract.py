@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from ...core import timestamps
 from ...core.contract import MAX_TEXT, Contract, ContractViolation
 
 UNKNOWN = "not-a-category"
@@ -27,7 +28,11 @@ def labelled(contract: Contract, row: dict) -> dict:
 class TestContract:
     def test_the_example_is_a_valid_request_and_a_valid_row(self, contract: Contract) -> None:
         request = contract.request_model(**contract.example)
-        assert request.model_dump() == dict(contract.example)
+        given = {  # a timestamp's text as the datetime it spells
+            name: timestamps.request_value(value) if name in contract.timestamps else value
+            for name, value in contract.example.items()
+        }
+        assert request.model_dump() == given
         assert list(contract.request_model.model_fields) == contract.feature_names
         row = pd.DataFrame([labelled(contract, contract.example)])
         assert contract.validate(row, "the example").shape == (1, len(contract.features) + 2)
@@ -56,6 +61,10 @@ class TestContract:
             elif feature.is_categorical:
                 broken.loc[8, feature.name] = UNKNOWN
                 expected.append((feature.name, UNKNOWN))
+            elif feature.is_timestamp:
+                broken[feature.name] = broken[feature.name].astype(object)
+                broken.loc[8, feature.name] = "yesterday"
+                expected.append((feature.name, "'yesterday'"))
             elif feature.minimum is not None:
                 broken.loc[[3, 5], feature.name] = feature.minimum - 1
                 expected.append((feature.name, "rows [3, 5]"))
@@ -79,6 +88,8 @@ class TestContract:
                 wrong = [7, TOO_LONG]
             elif feature.is_categorical:
                 wrong = [UNKNOWN]
+            elif feature.is_timestamp:  # ISO 8601 text, not a day's name or a number
+                wrong = ["yesterday", 1_772_000_000]
             else:
                 bounds = (feature.minimum, feature.maximum)
                 wrong = [b + d for b, d in zip(bounds, (-1, 1), strict=True) if b is not None]

@@ -77,7 +77,7 @@ class TestMonitoring:
         contract, by = use_case.contract, use_case.segment
         live = contract.samples(ROWS, seed=13)
         segment = str(live[by].iloc[0])
-        numeric = next(f for f in contract.features if not f.is_categorical)
+        numeric = next(f for f in contract.features if f.name in contract.numeric)
         here = live[by] == segment
         live.loc[here, numeric.name] = numeric.maximum  # every order of the segment at the top
         target = contract.target

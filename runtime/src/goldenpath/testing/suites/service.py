@@ -16,10 +16,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from ...core import model_io
+from ...core import model_io, timestamps
 from ...core.contract import MAX_TEXT, Contract
 from ...core.tasks import task_of
 from ...serving.app import create_app
+from ...serving.endpoint import MAX_ERRORS
 from ...serving.openapi import PROBABILITIES
 from ...serving.predictor import TOLERANCE
 from ..fixtures import SEGMENT_VERSION, SERVED_VERSION
@@ -33,6 +34,8 @@ def plain(rows) -> list[dict]:
 def _plain(value):
     if isinstance(value, float | np.floating) and np.isnan(value):  # a table's missing number
         return None
+    if isinstance(value, datetime | np.datetime64):  # JSON's: ISO 8601 text
+        return timestamps.as_text(value)
     return value.item() if hasattr(value, "item") else value
 
 
@@ -107,6 +110,8 @@ class TestService:
                 assert (field["type"], field["maxLength"]) == ("string", MAX_TEXT), feature.name
             elif feature.is_categorical:
                 assert field["enum"] == list(feature.categories), feature.name
+            elif feature.is_timestamp:
+                assert (field["type"], field["format"]) == ("string", "date-time"), feature.name
             else:
                 assert (field.get("minimum"), field.get("maximum")) == (
                     feature.minimum,
@@ -136,10 +141,14 @@ class TestService:
             f.name: 7 if f.high_cardinality else "not-a-category" if f.is_categorical else "no"
             for f in contract.features
         }
-        response = service.post("/predict", json=dict(wrong) | {"not_a_feature": 1})
-        assert response.status_code == 422
-        fields = {str(error["loc"][-1]) for error in response.json()["detail"]}
-        assert {*contract.feature_names, "not_a_feature"} <= fields
+        names = [*contract.feature_names, "not_a_feature"]
+        for start in range(0, len(names), MAX_ERRORS):  # a 422 lists the first MAX_ERRORS
+            broken = names[start : start + MAX_ERRORS]
+            order = dict(contract.example) | {name: wrong.get(name, 1) for name in broken}
+            response = service.post("/predict", json=order)
+            assert response.status_code == 422
+            fields = {str(error["loc"][-1]) for error in response.json()["detail"]}
+            assert set(broken) <= fields, response.json()
 
     def test_each_order_goes_to_its_segments_model_or_the_global_one(
         self, model_set, use_case, orders
