@@ -255,6 +255,9 @@ class Contract:
         flags = [f.name for f in self.features if f.dtype is bool and f.name in table.columns]
         if flags:  # text that spells true or false is a bool; anything else fails its check
             table = table.assign(**{name: table[name].map(as_boolean) for name in flags})
+        ids = [name for name in self.high_cardinality if name in table.columns]
+        if numbered := [name for name in ids if pd.api.types.is_numeric_dtype(table[name])]:
+            table = table.assign(**{n: table[n].map(as_id, na_action="ignore") for n in numbered})
         try:
             validated = self.schema().validate(table, lazy=True)
         except SchemaErrors as errors:
@@ -306,6 +309,11 @@ class Contract:
         as_text = {name: columns[name].map(timestamps.as_text) for name in self.timestamps}
         columns = columns.assign(**as_text) if as_text else columns
         return columns.astype(object).where(columns.notna(), None).to_dict(orient="records")
+
+    def served(self, table: pd.DataFrame) -> list[dict[str, Any]]:
+        """`table`'s rows as the service hands them to the model: each request validated
+        by the request model (a time a datetime, a missing value None)."""
+        return [self.request_model(**row).model_dump() for row in self.requests(table)]
 
     def frame(self, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Validated rows as the table the model takes: its columns, in its order.
@@ -460,6 +468,14 @@ def _typed(validated: pd.DataFrame, features: Sequence[Feature]) -> pd.DataFrame
         elif feature.dtype is bool:
             typed[feature.name] = validated[feature.name].astype(bool)
     return validated.assign(**typed) if typed else validated
+
+
+def as_id(value: Any) -> str:
+    """A high-cardinality value as the text a request gives: a whole number without its
+    ".0" (a column of ids with gaps reads as floats: 123.0 is the id "123")."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _column(feature: Feature) -> Any:

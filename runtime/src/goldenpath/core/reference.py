@@ -2,8 +2,9 @@
 
 - The training profile, recorded in the model's own metadata when it is trained,
   so it travels with the model (registry, champion directory, serving image): each
-  numeric feature's range and each categorical feature's values in the training
-  rows. The service counts inputs outside it.
+  numeric feature's range and each listed categorical feature's values in the training
+  rows (not a high-cardinality id's thousands), each nullable feature's missing share.
+  The service counts inputs outside it.
 - The baseline, recorded with the champion at promotion (core/promotion.py): the
   mean and spread of its holdout predictions and its holdout MAE by segment (a
   classifier's: of its probabilities, and its log-loss by segment), with the standard
@@ -26,7 +27,8 @@ def training_profile(rows: pd.DataFrame, contract: Contract) -> dict[str, Any]:
     """Ranges of the numeric features and values of the categorical ones in `rows` (a
     missing value is neither), and the share of each nullable feature's rows missing."""
     ranges = {name: [float(rows[name].min()), float(rows[name].max())] for name in contract.numeric}
-    seen = {name: sorted(map(str, rows[name].dropna().unique())) for name in contract.categorical}
+    listed = contract.listed  # an id's thousands of values: judged by make monitor, not here
+    seen = {name: sorted(map(str, rows[name].dropna().unique())) for name in listed}
     profile = {"rows": len(rows), "ranges": ranges, "categories": seen}
     if nullable := [feature.name for feature in contract.features if feature.nullable]:
         profile["missing"] = {name: round(float(rows[name].isna().mean()), 4) for name in nullable}

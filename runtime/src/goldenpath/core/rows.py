@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import timestamps
-from .contract import MAX_TEXT, Contract, Feature, as_boolean
+from .contract import MAX_TEXT, Contract, Feature, as_boolean, as_id
 
 REASON = "reject_reason"  # the rejected rows' column that says why
 MAX_KEY = 2**63 - 1  # what the service's key takes (a Postgres bigint)
@@ -86,7 +86,7 @@ def _check_feature(feature: Feature, raw: pd.Series, refuse) -> pd.Series:
             wrong = ~missing & ~values.map(lambda value: isinstance(value, bool))
             refuse(wrong, name, lambda v: f"{name} {_shown(v)} is not true or false")
         elif feature.high_cardinality:  # any text (a CSV's 123 is the id "123"), not too long
-            values = values.map(str, na_action="ignore").where(~missing, None)
+            values = values.map(as_id, na_action="ignore").where(~missing, None)
             long = ~missing & (values.str.len() > MAX_TEXT)
             refuse(long, name, lambda v: f"{name} is longer than {MAX_TEXT} characters")
         else:

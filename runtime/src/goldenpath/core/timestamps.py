@@ -56,7 +56,10 @@ def request_value(value: Any) -> Any:
         except ValueError:
             return value
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
+        try:
+            return value.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # year 1 or 9999 moved past the calendar's end: refused
+            return str(value)
     return value
 
 

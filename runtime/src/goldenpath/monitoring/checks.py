@@ -113,7 +113,9 @@ def evaluate(
     for name in [f.name for f in contract.features if f.nullable and f.name in features]:
         # Missing more often than in training is an input training did not see either: a
         # source that stopped sending a field fails silently otherwise.
-        limit = min(float(reference[name].isna().mean()) + settings.out_of_range_share, 1.0)
+        trained = float(reference[name].isna().mean())
+        noise = NOISE * (trained * (1 - trained) / len(current)) ** 0.5  # a window's own spread
+        limit = min(trained + settings.out_of_range_share + noise, 1.0)
         metrics.append(MissingValueCount(column=name, share_tests=[lte(round(limit, 4))]))
     metrics += _error_checks(current, record, settings, segments, notes, task.loss)
 

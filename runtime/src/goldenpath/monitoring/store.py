@@ -152,7 +152,8 @@ class FolderStore:
                 # A record is a line that ends in "\n": the last may still be being written
                 # (a service logs as this reads). Only "\n" ends one: a value may hold
                 # U+2028 or \x1c, at which str.splitlines would also break.
-                lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+                # Bytes, so that a character cut by a write in progress is never decoded.
+                lines = path.read_bytes().split(b"\n")[:-1]
                 records += [json.loads(line) for line in lines if line]
             hour += timedelta(hours=1)
         table = _table(self.contract, records)

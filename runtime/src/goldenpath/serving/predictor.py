@@ -54,7 +54,7 @@ class Predictor:
 
     def call_seconds(self, contract: Contract, orders: int) -> float:
         """The time of one call on `orders` rows: the best of three, so noise does not count."""
-        rows = contract.requests(contract.samples(orders))
+        rows = contract.served(contract.samples(orders))
         times = []
         for _ in range(3):
             start = time.perf_counter()
@@ -77,7 +77,7 @@ def lean_predictor(model: Any, contract: Contract) -> Predictor:
     def through_pipeline(rows: Rows) -> np.ndarray:
         return np.asarray(task.outputs(model, contract.frame(rows)), dtype=np.float64)
 
-    rows = contract.requests(contract.samples(CHECK_ROWS))
+    rows = contract.served(contract.samples(CHECK_ROWS))  # as the service hands them over
     expected = through_pipeline(rows)
     if not (isinstance(model, Pipeline) and isinstance(model[0], ColumnTransformer)):
         reason = f"the model's own predict: {kind_of(model)} is not a Pipeline that starts with "

@@ -77,5 +77,5 @@ class TestConf:
         assert set(threads.values()) <= {1}, f"served on more than one thread: {threads}"
         predictor = lean_predictor(served, contract)
         assert predictor.lean, f"model={model_config} is served through the slow pipeline path"
-        rows = contract.requests(features)  # as a client sends them
+        rows = contract.served(features)  # as the service hands them to the model
         assert predictor.predict(rows) == pytest.approx(expected, abs=TOLERANCE, rel=1e-12)
