@@ -2,9 +2,10 @@
 
 copier's bake on Python 3.12 of `example=late_delivery`: its setup, its own tests, the
 pipeline (a champion gated by log-loss), the service answering each class's probability,
-`make score`, and `make monitor` on a normal then a changed week. Once, shared. Its
-contract has the real-world kinds of feature: a nullable one (`prep_time_min`), a
-2,000-value id (`restaurant_id`) and a time (`ordered_at`).
+`make score`, `make monitor` on a normal then a changed week, and an edit to its feature
+code refused until a model is trained with it. Once, shared. Its contract has the
+real-world kinds of feature: a nullable one (`prep_time_min`), a 2,000-value id
+(`restaurant_id`), a time (`ordered_at`) and a derived one (`ride_minutes`, features.py).
 """
 
 import json
@@ -128,3 +129,23 @@ def test_monitoring_is_silent_on_a_normal_week_and_names_porto_on_a_changed_one(
     assert summary["model"]["holdout_log_loss"] > 0 and summary["window"]["live_roc_auc"] > 0.5
     in_porto = {f["column"] for f in summary["failed"] if f["segment"] == "porto"}
     assert {"weather", "courier_load", "log_loss"} <= in_porto, in_porto
+
+
+def test_an_edit_to_the_feature_code_is_refused_until_a_model_is_trained_with_it(
+    late, tmp_path
+) -> None:
+    """features.py is the model's: the service and make score refuse a champion trained with
+    another version of it, and dvc knows the model must be trained again."""
+    [code] = late.glob("src/*/features.py")
+    original = code.read_text()
+    orders, scores = tmp_path / "orders.parquet", tmp_path / "scores.parquet"
+    run(f"uv run --frozen python - {orders} <<'EOF'\n{SCORE_INPUT}EOF", late)
+    code.write_text(original.replace('"rain": 15.0', '"rain": 13.0'))
+    try:
+        assert "features.py" in run("uv run --frozen dvc status train", late).stdout
+        refused = run(f"make score INPUT={orders} OUTPUT={scores}", late, check=False)
+        assert refused.returncode != 0 and not scores.exists()
+        assert "another version of the feature code" in refused.stdout + refused.stderr
+    finally:
+        code.write_text(original)
+    assert "features.py" not in run("uv run --frozen dvc status train", late).stdout

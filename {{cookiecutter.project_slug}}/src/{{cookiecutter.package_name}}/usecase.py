@@ -10,9 +10,9 @@ name is the registered model's. The data source and the model are configuration
 from datetime import datetime
 
 {% endif -%}
-from goldenpath import Contract, Feature, UseCase
+from goldenpath import Contract, Derived, Feature, UseCase
 
-from . import synthetic
+from . import features, synthetic
 
 CONTRACT = Contract(
     features=(
@@ -55,6 +55,13 @@ CONTRACT = Contract(
         # high_cardinality: too many to list; learnt from the table, any text in a request.
         Feature("restaurant_id", "The restaurant", str, high_cardinality=True),
 {%- endif %}
+    ),
+    # Computed by the project's code (features.py), inside the model: never in a request.
+    derived=(
+        Derived(
+            Feature("ride_minutes", "The ride at the weather's usual speed", float, 0.0, 200.0),
+            features.ride_minutes,
+        ),
     ),
 {%- if cookiecutter.example == "late_delivery" %}
     # A binary classification: the classes are the target's categories, the positive last.

@@ -20,7 +20,9 @@ import skops.io
 import yaml
 
 from . import project
-from .contract import Contract, Feature
+from .contract import Contract
+from .derived import DeriveFeatures, code_version
+from .feature import Feature
 from .problems import Problem
 
 RUNTIME = __name__.split(".", 1)[0]  # this package: its types in a model are trusted
@@ -35,6 +37,7 @@ TRUST_FILE_NAME = "trusted-types.json"
 EXTRA_TRUST = "MODEL_TRUSTED_TYPES"  # module prefixes, comma-separated: trusted for one run
 SIGNATURE_TYPES = {int: "long", float: "double", str: "string", bool: "boolean"}
 SKOPS = "skops"  # mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS
+FEATURE_CODE = "feature_code"  # the metadata key of the derived features' code version
 
 
 class UntrustedModel(Problem):
@@ -171,6 +174,9 @@ def _as_saved(
         # MLflow hints that integer columns cannot hold missing values: the contract forbids them.
         warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
         signature = infer_signature(features, model.predict(features.head(10)))
+    first = model.steps[0][1] if hasattr(model, "steps") else None
+    if isinstance(first, DeriveFeatures):  # the version of the feature code it was fitted with
+        tags = tags | {FEATURE_CODE: first.code_version_}
     return {
         "serialization_format": SKOPS,
         "skops_trusted_types": trusted,
@@ -254,18 +260,20 @@ def metadata(uri: str) -> dict[str, str]:
 
 def check_fits(uri: str, contract: Contract, what: str) -> None:
     """IncompatibleModel unless the model at `uri` takes exactly the contract's features."""
-    signature = _mlmodel(uri).get("signature")
-    if not signature:
-        return  # nothing recorded to compare (a model saved by hand): its predictions will tell
-    takes = {spec["name"]: spec["type"] for spec in json.loads(signature["inputs"])}
-    wants = {f.name: _signature_type(f) for f in contract.features}
-    problems = [f"it lacks feature {name!r}" for name in wants if name not in takes]
-    problems += [f"it expects {name!r}, not in the contract" for name in takes if name not in wants]
-    problems += [
-        f"it reads {name!r} as {takes[name]}, the contract says {kind}"
-        for name, kind in wants.items()
-        if name in takes and takes[name] != kind
-    ]
+    mlmodel = _mlmodel(uri)
+    problems = _feature_code_problems(mlmodel.get("metadata") or {}, contract)
+    if signature := mlmodel.get("signature"):  # else a model saved by hand: nothing to compare
+        takes = {spec["name"]: spec["type"] for spec in json.loads(signature["inputs"])}
+        wants = {f.name: _signature_type(f) for f in contract.features}
+        problems += [f"it lacks feature {name!r}" for name in wants if name not in takes]
+        problems += [
+            f"it expects {name!r}, not in the contract" for name in takes if name not in wants
+        ]
+        problems += [
+            f"it reads {name!r} as {takes[name]}, the contract says {kind}"
+            for name, kind in wants.items()
+            if name in takes and takes[name] != kind
+        ]
     if not problems:
         return
     if uri.startswith("models:/"):  # a registry's: the stack's, or a team server's
@@ -280,8 +288,26 @@ def check_fits(uri: str, contract: Contract, what: str) -> None:
         )
     raise IncompatibleModel(
         f"{what} does not fit this project's feature contract: {'; '.join(problems)}. "
-        f"It was trained with another contract (on another branch?). {remedy}"
+        "It was trained with another contract or feature code (on another branch, or"
+        f" before an edit?). {remedy}"
     )
+
+
+def _feature_code_problems(metadata: dict[str, Any], contract: Contract) -> list[str]:
+    """Why the model's feature code is not the project's installed code, if it is not."""
+    recorded = metadata.get(FEATURE_CODE)
+    installed = code_version(contract.derived) if contract.derived else None
+    if recorded == installed:
+        return []
+    if installed is None:
+        return ["it computes derived features the contract no longer declares"]
+    functions = sorted({one.compute.__module__ for one in contract.derived})
+    if recorded is None:
+        return [f"it was trained without the derived features {contract.derived_names}"]
+    return [
+        f"it was trained with another version of the feature code ({recorded}; the installed"
+        f" {', '.join(functions)} is {installed})"
+    ]
 
 
 def _signature_type(feature: Feature) -> str:

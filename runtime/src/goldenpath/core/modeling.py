@@ -11,7 +11,8 @@ a column saying it was missing. A high-cardinality category (an id) is target-en
 each value is the target's mean over its training rows, shrunk towards the overall
 mean the fewer they are, cross-fitted so that a row never encodes its own target; a
 value training never saw is the overall mean. A timestamp is its calendar parts
-(the hour, the weekday...), numbers like the others.
+(the hour, the weekday...), numbers like the others. Derived features (the project's
+feature code, core/derived.py) are computed first, then encoded as features of their kind.
 """
 
 import re
@@ -29,7 +30,9 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils import get_tags
 
-from .contract import Contract, Feature
+from .contract import Contract
+from .derived import DeriveFeatures
+from .feature import Feature
 from .params import InvalidParams, ModelParams, Params
 from .tasks import gate_metric, task_of
 from .timestamps import calendar_parts
@@ -45,7 +48,10 @@ def build_model(contract: Contract, model: ModelParams, log_target: bool = False
     _check_values(estimator)
     encode = encoding(contract, splits_on_thresholds(estimator), takes_missing(estimator))
     estimator = task_of(contract).wrap(estimator, log_target, model.target)
-    return Pipeline([("encode", encode), ("estimator", estimator)])
+    steps = [("encode", encode), ("estimator", estimator)]
+    if contract.derived:  # only then: a model of a contract without them keeps its steps
+        steps.insert(0, ("derive", DeriveFeatures(contract.derived)))
+    return Pipeline(steps)
 
 
 def _check_values(estimator: object) -> None:
@@ -91,36 +97,36 @@ def encoding(contract: Contract, trees: bool, missing_taken: bool = False) -> Co
     """The contract's features as the model takes them: categories one-hot (a nullable
     one's missing value last, as a category), numbers scaled unless the model is made of
     trees, and a nullable number imputed unless the model takes a missing one."""
-    categories = [
-        [*feature.categories, *([None] if feature.nullable else [])]
-        for feature in contract.features
-        if feature.categories
-    ]
+    features = contract.inputs  # the derived ones too
+    listed = [feature for feature in features if feature.categories]
+    categories = [[*f.categories, *([None] if f.nullable else [])] for f in listed]
     one_hot = OneHotEncoder(categories=categories, sparse_output=False)
     numbers = "passthrough" if trees else StandardScaler()
-    imputed = [] if missing_taken else [f.name for f in contract.features if _missing_number(f)]
-    columns = [name for name in contract.numeric if name not in imputed]
-    parts = [("categorical", one_hot, contract.listed), ("numeric", numbers, columns)]
+    imputed = [] if missing_taken else [f.name for f in features if _missing_number(f)]
+    numeric = [f.name for f in features if not (f.is_categorical or f.is_timestamp)]
+    columns = [name for name in numeric if name not in imputed]
+    parts = [("categorical", one_hot, [f.name for f in listed]), ("numeric", numbers, columns)]
     # Each only when the contract has such features: a model of a contract without them
     # keeps the encoding it had.
     if imputed:
         imputer = SimpleImputer(strategy="median", add_indicator=True)
         parts.append(("imputed", imputer if trees else make_pipeline(imputer, numbers), imputed))
     if contract.timestamps:  # their calendar parts, numbers: imputed and scaled as the others
-        times = [f for f in contract.features if f.is_timestamp]
+        times = [f for f in features if f.is_timestamp]
         calendar = [f.calendar for f in times]
         steps: list = [FunctionTransformer(calendar_parts, kw_args={"parts": calendar})]
         if any(f.nullable for f in times) and not missing_taken:
             steps.append(SimpleImputer(strategy="median", add_indicator=True))
         steps += [] if trees else [StandardScaler()]
         parts.append(("calendar", make_pipeline(*steps), contract.timestamps))
-    if contract.high_cardinality:
+    many = [f.name for f in features if f.high_cardinality]
+    if many:
         folds = (KFold if contract.task == "regression" else StratifiedKFold)(
             5, shuffle=True, random_state=0
         )  # cross-fitted: a training row's code is learnt from the other folds' rows
         target_encoded = TargetEncoder(target_type=TARGET_TYPES[contract.task], cv=folds)
         encoded = target_encoded if trees else make_pipeline(target_encoded, StandardScaler())
-        parts.append(("target_encoded", encoded, contract.high_cardinality))
+        parts.append(("target_encoded", encoded, many))
     return ColumnTransformer(parts)
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import timestamps
 from .contract import MAX_TEXT, Contract, Feature, as_boolean, as_id
+from .derived import refusals
 
 REASON = "reject_reason"  # the rejected rows' column that says why
 MAX_KEY = 2**63 - 1  # what the service's key takes (a Postgres bigint)
@@ -48,6 +49,16 @@ def check_rows(contract: Contract, batch: pd.DataFrame) -> CheckedRows:
     for feature in contract.features:
         typed[feature.name] = _check_feature(feature, batch[feature.name], refuse)
     passed = reasons == ""
+    if contract.derived and passed.any():  # what the feature code gives no value
+        given = pd.DataFrame(
+            {
+                f.name: typed[f.name][passed].to_numpy(dtype=f.column_dtype)
+                for f in contract.features
+            },
+            index=batch.index[passed],
+        )
+        reasons.loc[given.index] = refusals(given, contract.derived)  # these had no reason yet
+        passed = reasons == ""
     scorable = pd.DataFrame(
         {contract.key: key[passed].astype(np.int64)}
         | {

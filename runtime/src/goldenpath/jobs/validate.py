@@ -1,4 +1,8 @@
-"""Stage `validate`: only data that honours the contract goes further."""
+"""Stage `validate`: only data that honours the contract goes further.
+
+The project's feature code runs on the validated rows too, so that a derived value its
+declaration refuses stops the pipeline here, named, not later inside training.
+"""
 
 from ..core.problems import report_problems
 from ..core.project import use_case
@@ -8,9 +12,12 @@ from . import stage_paths
 
 def main() -> None:
     paths = stage_paths("raw", "validated")
-    table = use_case().contract.validate(read_table(paths.raw), source=str(paths.raw))
+    contract = use_case().contract
+    table = contract.validate(read_table(paths.raw), source=str(paths.raw))
+    contract.with_derived(table, check=True)  # not kept: the model computes them itself
     write_table(table, paths.validated)
-    print(f"{paths.raw}: {len(table)} rows honour the contract")
+    derived = f" and give the derived features {contract.derived_names}" if contract.derived else ""
+    print(f"{paths.raw}: {len(table)} rows honour the contract{derived}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ The live error of a window is the task's loss (core/tasks.py: a regression's mea
 absolute error, a binary classifier's log-loss) over the predictions whose outcome is
 known; the reference's error column holds the holdout figure recorded at promotion, so
 the report shows the two side by side. A binary classifier's prediction is its
-probability of the positive class.
+probability of the positive class. Derived features are computed on both windows by the
+project's feature code (the code the champion was trained with: one that is not fails to
+load) and judged as features of their kind.
 """
 
 import re
@@ -23,6 +25,7 @@ from evidently.tests import lte
 
 from ..core.champion import ChampionRecord
 from ..core.contract import UseCase
+from ..core.derived import InvalidDerived
 from ..core.params import MonitorParams
 from ..core.tasks import LABELS, task_of
 from .store import PREDICTION
@@ -50,7 +53,15 @@ def evaluate(
     target, notes = contract.target.name, []
     task = task_of(contract)
     error = LOSS_COLUMNS[task.loss]
-    features = [name for name in contract.feature_names if name not in contract.timestamps]
+    live, reference, derived = _with_derived(live, reference, use_case, notes)
+    inputs = [f for f in contract.inputs if f.name in (*contract.feature_names, *derived)]
+    names = [f.name for f in inputs]
+    numeric = [f.name for f in inputs if not (f.is_categorical or f.is_timestamp)]
+    categorical = [f.name for f in inputs if f.is_categorical]
+    # A high-cardinality column's shares over thousands of values move by chance alone:
+    # judged by its share of values training never saw instead, not by drift.
+    many = [f.name for f in inputs if f.high_cardinality]
+    features = [name for name in names if name not in contract.timestamps]
     current = live[[*features, PREDICTION]].copy()
     current[error] = task.losses(live[target], live[PREDICTION].to_numpy(dtype=float))
     past = reference[[*features, PREDICTION]].copy()
@@ -59,12 +70,9 @@ def evaluate(
     segments = sorted(str(s) for s, n in rows.items() if n >= settings.drift.segment_min_rows)
     if small := sorted(str(s) for s, n in rows.items() if n < settings.drift.segment_min_rows):
         notes.append(f"{by} {', '.join(small)}: too few predictions to judge alone")
-    # A high-cardinality column's shares over thousands of values move by chance alone:
-    # judged by its share of values training never saw instead, not by drift.
-    many = contract.high_cardinality
     # A timestamp is not judged at all: time only moves on, a later week is always later.
     unjudged = (by, *many, *contract.timestamps)
-    judged = [name for name in contract.feature_names if name not in unjudged] + [PREDICTION]
+    judged = [name for name in names if name not in unjudged] + [PREDICTION]
     per_segment_loss = record.baseline.get(f"{task.loss}_by_segment", {})
     extra_now, extra_then = {}, {}
     for segment in segments:
@@ -78,10 +86,10 @@ def evaluate(
     current = pd.concat([current, pd.DataFrame(extra_now, current.index)], axis=1)
     past = pd.concat([past, pd.DataFrame(extra_then, past.index)], axis=1)
 
-    categorical = [c for c in current if _base(c) in contract.categorical]
+    as_categories = [c for c in current if _base(c) in categorical]
     definition = DataDefinition(
-        numerical_columns=[c for c in current if c not in categorical],
-        categorical_columns=categorical,
+        numerical_columns=[c for c in current if c not in as_categories],
+        categorical_columns=as_categories,
     )
     drift = settings.drift
     compared = [c for c in current if _base(c) in judged or _base(c) == by]
@@ -102,15 +110,15 @@ def evaluate(
         )
     ]
     share = [lte(settings.out_of_range_share)]
-    given = [name for name in contract.feature_names if name not in empty]  # others: none out
-    for name in [name for name in contract.numeric if name in given]:
+    given = [name for name in names if name not in empty]  # others: none out
+    for name in [name for name in numeric if name in given]:
         low, high = reference[name].min(), reference[name].max()
         metrics.append(OutRangeValueCount(column=name, left=low, right=high, share_tests=share))
-    for name in [name for name in contract.categorical if name in given]:  # missing: below
+    for name in [name for name in categorical if name in given]:  # missing: below
         seen = sorted(reference[name].dropna().unique())
         tests = [lte(_unseen_limit(reference[name], settings))] if name in many else share
         metrics.append(OutListValueCount(column=name, values=seen, share_tests=tests))
-    for name in [f.name for f in contract.features if f.nullable and f.name in features]:
+    for name in [f.name for f in inputs if f.nullable and f.name in features]:
         # Missing more often than in training is an input training did not see either: a
         # source that stopped sending a field fails silently otherwise.
         trained = float(reference[name].isna().mean())
@@ -130,7 +138,24 @@ def evaluate(
             tags=[record.model_name, f"version {record.model_version}"],
         )
         result = snapshot.dict()
-    return snapshot, findings(result, contract.feature_names) | {"notes": notes}
+    return snapshot, findings(result, names) | {"notes": notes}
+
+
+def _with_derived(live, reference, use_case: UseCase, notes: list[str]):
+    """Both windows with the derived features' columns, and their names; none (and a
+    note) where the feature code gives a window no value it can judge."""
+    contract = use_case.contract
+    if not contract.derived:
+        return live, reference, []
+    try:
+        return (
+            contract.with_derived(live, check=False),
+            contract.with_derived(reference, check=False),
+            contract.derived_names,
+        )
+    except InvalidDerived as problem:
+        notes.append(f"derived features not judged: {' '.join(str(problem).split())}")
+        return live, reference, []
 
 
 def _unseen_limit(trained_on: pd.Series, settings: MonitorParams) -> float:

@@ -105,20 +105,38 @@ class MicroBatcher:
     async def _run_batch(self, batch: Waiting) -> None:
         rows = [row for request_rows, _ in batch for row in request_rows]
         try:
-            if self._thread is None:
-                # A fast model predicts on the event loop's thread: less than a
-                # hand-over to another thread costs in GIL waits.
-                predictions = self._predict(rows)
-            else:
-                loop = asyncio.get_running_loop()
-                predictions = await loop.run_in_executor(self._thread, self._predict, rows)
-        except Exception as error:  # every caller in the batch gets the error
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
+            predictions = await self._predicted(rows)
+        except Exception as error:
+            if len(batch) == 1:
+                _settle(batch[0][1], error=error)
+                return
+            # One request's rows fail (the feature code refuses its values): each caller
+            # is answered alone, so the others batched with it are not refused with it.
+            for request_rows, future in batch:
+                try:
+                    _settle(future, list(await self._predicted(request_rows)))
+                except Exception as own_error:
+                    _settle(future, error=own_error)
             return
         start = 0
         for request_rows, future in batch:
-            if not future.done():  # a caller that gave up (client gone) is skipped
-                future.set_result(list(predictions[start : start + len(request_rows)]))
+            _settle(future, list(predictions[start : start + len(request_rows)]))
             start += len(request_rows)
+
+    async def _predicted(self, rows: Rows) -> Any:
+        if self._thread is None:
+            # A fast model predicts on the event loop's thread: less than a
+            # hand-over to another thread costs in GIL waits.
+            return self._predict(rows)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._predict, rows)
+
+
+def _settle(future: asyncio.Future, result: Any = None, error: Exception | None = None) -> None:
+    """Answer a caller, unless it gave up (its client gone)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -23,6 +23,7 @@ from pydantic_core import to_json
 from starlette.types import Receive, Scope, Send
 
 from ..core.contract import Contract
+from ..core.derived import InvalidDerived
 from .batching import Overloaded, Rows
 from .settings import MAX_ORDERS
 
@@ -104,6 +105,8 @@ class PredictEndpoint:
             return 503, _detail(f"not ready: {problem}"), []
         except Overloaded:
             return OVERLOADED
+        except InvalidDerived as problem:  # valid fields the project's feature code refuses
+            return 422, _detail(str(problem)), []
         except Exception as error:  # one line, not a traceback: a bad model fails every call
             log.error("prediction failed: %s", one_line(error))
             return 500, _detail("prediction failed; see the service's log"), []

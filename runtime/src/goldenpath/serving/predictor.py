@@ -28,6 +28,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from ..core.contract import Contract
+from ..core.derived import DeriveFeatures
 from ..core.tasks import Task, task_of
 from .batching import Rows
 from .compiled import NotCompiled, compile_trees, kind_of
@@ -79,7 +80,7 @@ def lean_predictor(model: Any, contract: Contract) -> Predictor:
 
     rows = contract.served(contract.samples(CHECK_ROWS))  # as the service hands them over
     expected = through_pipeline(rows)
-    if not (isinstance(model, Pipeline) and isinstance(model[0], ColumnTransformer)):
+    if not (isinstance(model, Pipeline) and isinstance(_steps(model)[0], ColumnTransformer)):
         reason = f"the model's own predict: {kind_of(model)} is not a Pipeline that starts with "
         return Predictor(through_pipeline, lean=False, reason=reason + "the contract's encoding")
     not_taken = []
@@ -111,6 +112,11 @@ def lean_predictor(model: Any, contract: Contract) -> Predictor:
     return Predictor(through_pipeline, lean=False, reason=reason)
 
 
+def _steps(model: Pipeline) -> Pipeline:
+    """The model's steps from its encoding: after the derived features', if it has them."""
+    return model[1:] if isinstance(model[0], DeriveFeatures) and len(model) > 1 else model
+
+
 def _named(estimator: Any) -> str:
     if type(estimator).__name__ == "TransformedTargetRegressor":  # fitted on log(target)
         return f"{kind_of(estimator.regressor_)} (on a transformed target)"
@@ -127,10 +133,13 @@ def _compile(
     """The lean predict, with its trees compiled if `trees_compiled`; and its estimator.
 
     NotCompiled when the trees cannot be compiled. `model`: a Pipeline that starts with
-    a ColumnTransformer.
+    a ColumnTransformer, or with the derived features, then one: they are computed as the
+    pipeline computes them (DeriveFeatures), on the rows as a table.
     """
-    encode = model[0]
-    rest = model[1:] if len(model) > 2 else model[-1]  # the estimator itself, if it is all
+    derive = model[0] if isinstance(model[0], DeriveFeatures) else None
+    steps = _steps(model)
+    encode = steps[0]
+    rest = steps[1:] if len(steps) > 2 else steps[-1]  # the estimator itself, if it is all
     if trees_compiled:
         estimate = compile_trees(rest)
     else:
@@ -139,7 +148,7 @@ def _compile(
         learnt, probabilities = rest.classes_, estimate
         estimate = lambda encoded: task.ordered(probabilities(encoded), learnt)  # noqa: E731
     dtypes = {  # a timestamp's datetimes as objects: its calendar parts read them
-        f.name: object if f.is_categorical or f.is_timestamp else float for f in contract.features
+        f.name: object if f.is_categorical or f.is_timestamp else float for f in contract.inputs
     }
     parts = []
     for _, transformer, columns in encode.transformers_:
@@ -156,7 +165,12 @@ def _compile(
         ]
         return np.asarray(estimate(np.hstack(blocks)), dtype=np.float64)  # XGBoost's: float32
 
-    return predict, rest
+    def predict_derived(rows: Rows) -> np.ndarray:
+        table = derive.transform(contract.frame(rows))
+        blocks = [transform(table[names].to_numpy(dtype=kind)) for transform, names, kind in parts]
+        return np.asarray(estimate(np.hstack(blocks)), dtype=np.float64)
+
+    return (predict_derived if derive is not None else predict), rest
 
 
 def _are_indices(columns: Any) -> bool:

@@ -1,7 +1,9 @@
 """TestService: the prediction service, on a served model, answers the project's contract.
 
 In-process (FastAPI's TestClient on `create_app`), on `model_dir` and `model_set`: it
-is ready and answers the contract's example; its OpenAPI document is valid and
+is ready and answers the contract's example; rows read from a file as the pipeline reads
+them are predicted by the service as by the model (train/serve parity, the project's
+derived features included); its OpenAPI document is valid and
 describes the contract (every feature, its range or categories, the example, the
 target); a batch of the contract's samples is answered as the pipeline predicts them
 (a regression's number; a classifier's class and every class's probability), and as
@@ -13,6 +15,7 @@ and every prediction is logged, with the caller's key, in the tests' prediction 
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -133,6 +136,24 @@ class TestService:
         )
         alone = [answered(contract, service.post("/predict", json=row).json()) for row in rows[:10]]
         assert np.array_equal(np.concatenate(alone), answer[:10])
+
+    def test_training_and_serving_predict_the_same_rows_alike(
+        self, service, contract: Contract, orders, model_dir, tmp_path
+    ) -> None:
+        """Train/serve parity: rows read from a file and validated, as the pipeline's stages
+        read them, through the model; the same rows as JSON through the service (the
+        request model, the derived features, the fast path): the same predictions."""
+        path = tmp_path / "orders.csv"
+        orders.head(300).to_csv(path, index=False)
+        table = contract.validate(pd.read_csv(path), str(path))
+        model = model_io.load_model(str(model_dir))
+        task = task_of(contract)
+        pipeline = task.outputs(model, table[contract.feature_names]).round(task.digits)
+        response = service.post("/predict", json=contract.requests(table))
+        assert response.status_code == 200, response.text
+        np.testing.assert_allclose(
+            answered(contract, response.json()), pipeline, atol=close(contract)
+        )
 
     def test_a_request_that_breaks_the_contract_gets_422_naming_each_field(
         self, service, contract: Contract

@@ -1,0 +1,226 @@
+"""Derived features: the project's own feature code, written once, run inside the model.
+
+A derived feature is a function of the contract's features, plain Python in the
+project (its features.py): `compute(rows)` takes validated rows, a DataFrame of the
+contract's features as the model takes them, and gives one value per row. The model's
+first step (`DeriveFeatures`) computes it, so training, the service, batch scoring and
+the monitor run the same code on the same columns: no second implementation to skew.
+
+The saved model names the functions (skops loads them from the installed project) and
+records the version of their code, a hash of their modules' source (`code_version`). A
+model whose version is not the installed code's is refused where it loads
+(model_io.check_fits), as one trained with another contract is: a champion never
+meets feature code other than its own.
+"""
+
+import hashlib
+import inspect
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .feature import Feature, InvalidContract
+from .problems import Problem
+
+EXAMPLES = 5  # rows a report shows of each problem
+
+
+class InvalidDerived(Problem):
+    """A derived feature's code gave values its declaration refuses; str() names them."""
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A feature the model takes that rows do not carry: `compute(rows)` gives it."""
+
+    feature: Feature  # what it gives: a dtype, bounds or categories, whether it may be missing
+    compute: Callable[[pd.DataFrame], Any]  # rows -> a value per row: a Series, array or list
+
+    def __post_init__(self) -> None:
+        what = f"derived feature {self.feature.name!r} (usecase.py)"
+        if not isinstance(self.feature, Feature):
+            raise InvalidContract(f"{what}: give it as Derived(Feature(...), function)")
+        if self.feature.is_timestamp:
+            raise InvalidContract(f"{what} is a datetime: derive its parts as numbers instead")
+        function, module = self.compute, getattr(self.compute, "__module__", None)
+        name = getattr(function, "__name__", "")
+        top_level = module not in (None, "__main__") and (
+            getattr(sys.modules.get(module), name, None) is function
+        )
+        if not top_level:
+            raise InvalidContract(
+                f"{what}: its function must be defined at the top of one of the project's"
+                " modules (features.py), not a lambda, a nested function or a script's: the"
+                " saved model names it, and the service imports it by that name"
+            )
+
+    @property
+    def name(self) -> str:
+        return self.feature.name
+
+    @property
+    def function(self) -> str:
+        return f"{self.compute.__module__}.{self.compute.__name__}"
+
+
+def code_version(derived: Sequence[Derived]) -> str:
+    """The version of the code that computes `derived`: a hash of the source of every
+    module that defines one of its functions (any edit to them is a new version)."""
+    digest = hashlib.sha256()
+    for module in sorted({d.compute.__module__ for d in derived}):
+        try:
+            source = inspect.getsource(sys.modules[module])
+        except (OSError, TypeError) as error:
+            raise InvalidContract(
+                f"the source of {module}, which computes derived features, cannot be read"
+                f" ({error}): install the project with its .py files"
+            ) from None
+        source = source.replace("\r\n", "\n")  # the same code, checked out on Windows
+        digest.update(f"{module}\n{source}".encode())
+    return digest.hexdigest()[:16]
+
+
+def derive(rows: pd.DataFrame, derived: Sequence[Derived], check: bool) -> pd.DataFrame:
+    """`rows` with each derived feature's column added, as the model takes it.
+
+    `check` (training, validation): InvalidDerived unless every value is what its
+    declaration allows (its dtype, bounds or categories; a value unless nullable). Served
+    rows are not checked against bounds (a request's values may take a ratio past those
+    training saw; the monitor counts them), but a missing value is never let through
+    unless the feature may be missing.
+    """
+    columns, problems = {}, []
+    for one in derived:
+        values = _computed(one, rows)
+        column, bad, missing = _as_column(values, one, check)
+        columns[one.name] = pd.Series(column, index=rows.index)
+        problems += _problems(one, values, bad, missing)
+    if problems:
+        raise InvalidDerived(
+            "the project's feature code gives values its declaration refuses (usecase.py):\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+            + "\nFix the function, or the derived feature's declaration."
+        )
+    return rows.assign(**columns)
+
+
+def refusals(rows: pd.DataFrame, derived: Sequence[Derived]) -> pd.Series:
+    """Why the model cannot take each row, as served rows are checked (`derive`): "" for
+    a row it takes. Batch scoring rejects those rows, with the reason, and scores the rest."""
+    reasons = pd.Series("", index=rows.index, dtype=object)
+    for one in derived:
+        _, bad, missing = _as_column(_computed(one, rows), one, check=False)
+        for mask, why in ((bad, "a value not of its categories"), (missing, "no value")):
+            if mask.any() and (why != "no value" or not one.feature.nullable):
+                text = f"{one.function} gives {one.name} {why}"
+                reasons[mask] = (
+                    reasons[mask].where(reasons[mask] == "", reasons[mask] + "; ") + text
+                )
+    return reasons
+
+
+def _computed(one: Derived, rows: pd.DataFrame) -> np.ndarray:
+    try:
+        values = np.asarray(one.compute(rows.copy(deep=False)), dtype=object)
+    except Exception as error:  # the team's code: any error is theirs to see, named
+        raise InvalidDerived(
+            f"derived feature {one.name!r}: {one.function} raised {type(error).__name__}: {error}"
+        ) from error
+    if values.shape != (len(rows),):
+        raise InvalidDerived(
+            f"derived feature {one.name!r} ({one.function}) gives {values.shape} values for"
+            f" {len(rows)} rows: give one value per row (a Series or a 1-D array)"
+        )
+    return values
+
+
+def _as_column(
+    values: np.ndarray, one: Derived, check: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(The column the model takes, the values its declaration refuses, the missing ones)."""
+    feature = one.feature
+    missing = pd.isna(values)
+    if feature.is_categorical:
+        column = np.where(missing, None, values).astype(object)
+        bad = ~missing & ~_in(values, feature.categories or None, feature.dtype)
+    else:
+        numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~missing & ~np.isfinite(numbers)  # text, or an infinity
+        if check:
+            low, high = feature.minimum, feature.maximum
+            bad |= ~missing & ~bad & ((numbers < low) | (numbers > high))
+            if feature.dtype is int:
+                bad |= ~missing & ~bad & (numbers % 1 != 0)
+        else:  # served: an infinity (a division by zero) is no value
+            missing, bad = missing | bad, np.zeros(len(values), dtype=bool)
+        numbers[missing] = np.nan
+        whole = feature.column_dtype is not float and not missing.any()
+        column = numbers.astype(feature.dtype) if whole else numbers
+    return column, bad, missing
+
+
+def _problems(one: Derived, values: np.ndarray, bad: np.ndarray, missing: np.ndarray) -> list:
+    what, found = f"{one.name!r} ({one.function})", []
+    if bad.any():
+        rows_at = np.flatnonzero(bad)[:EXAMPLES].tolist()
+        found.append(
+            f"{what}: {int(bad.sum())} values not {_allowed(one.feature)}, e.g. rows"
+            f" {rows_at}: {values[bad][:EXAMPLES].tolist()}"
+        )
+    if missing.any() and not one.feature.nullable:
+        rows_at = np.flatnonzero(missing)[:EXAMPLES].tolist()
+        found.append(
+            f"{what}: no value for {int(missing.sum())} rows, e.g. rows {rows_at}: give"
+            " one, or declare it nullable=True"
+        )
+    return found
+
+
+def _in(values: np.ndarray, categories: tuple[Any, ...] | None, dtype: type) -> np.ndarray:
+    if categories is not None:
+        listed = set(categories)
+        return np.array([value in listed for value in values.tolist()], dtype=bool)
+    return np.array([isinstance(value, dtype) for value in values.tolist()], dtype=bool)
+
+
+def _allowed(feature: Feature) -> str:
+    if feature.categories:
+        return f"of its categories {list(feature.categories)}"
+    if feature.is_categorical:
+        return "text"
+    return f"numbers within [{feature.minimum}, {feature.maximum}]" + (
+        ", whole" if feature.dtype is int else ""
+    )
+
+
+class DeriveFeatures(TransformerMixin, BaseEstimator):
+    """The model's first step: the rows, with the derived features added (`derive`).
+
+    Fitting checks the training rows' values and records the code's version
+    (`code_version_`), which the saved model's metadata carries.
+    """
+
+    def __init__(self, derived: tuple[Derived, ...] = ()) -> None:
+        self.derived = derived
+
+    def fit(self, rows: pd.DataFrame, target: Any = None) -> "DeriveFeatures":
+        self.fit_transform(rows)
+        return self
+
+    def transform(self, rows: pd.DataFrame) -> pd.DataFrame:
+        return derive(rows, self.derived, check=False)
+
+    def fit_transform(self, rows: pd.DataFrame, target: Any = None, **_: Any) -> pd.DataFrame:
+        derived = derive(rows, self.derived, check=True)
+        self.code_version_ = code_version(self.derived)
+        return derived
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The columns it gives: `input_features` (the contract's), then the derived ones."""
+        given = list(input_features) if input_features is not None else []
+        return np.array([*given, *(one.name for one in self.derived)], dtype=object)
