@@ -44,11 +44,7 @@ def baseline(
     the mean and spread of its probability of the positive class (binary) or of its most
     likely class (multiclass), and its log-loss by segment.
     """
-    actual = holdout[contract.target.name]
-    if task.is_classification:
-        shown = predicted if task.name == "binary" else predicted.max(axis=1)
-    else:
-        shown = predicted
+    actual, shown = holdout[contract.target.name], task.headline(predicted)
     figure = task.loss  # the mean of a loss per row: MAE, log-loss
     losses = pd.Series(task.losses(actual, predicted), holdout.index)
     groups = losses.groupby(holdout[segment], observed=True, sort=True)

@@ -166,6 +166,12 @@ class Task:
         ordered = self.ordered(model.predict_proba(features), model.classes_)
         return ordered[:, -1] if self.name == "binary" else ordered
 
+    def headline(self, scores: np.ndarray) -> np.ndarray:
+        """`scores` as one number a row, which the log, the live metrics and the baseline
+        watch: a regression's prediction, a binary classifier's probability of the positive
+        class, a multiclass one's of its most likely class."""
+        return scores.max(axis=1) if self.name == "multiclass" else scores
+
     def ordered(self, probabilities: np.ndarray, learnt: Any) -> np.ndarray:
         """A classifier's probabilities, its columns in `learnt`'s order (its `classes_`),
         as one column per class in the contract's order."""

@@ -8,15 +8,17 @@ The live error of a window is the task's loss (core/tasks.py: a regression's mea
 absolute error, a binary classifier's log-loss) over the predictions whose outcome is
 known; the reference's error column holds the holdout figure recorded at promotion, so
 the report shows the two side by side. A binary classifier's prediction is its
-probability of the positive class. Derived features are computed on both windows by the
-project's feature code (the code the champion was trained with: one that is not fails to
-load) and judged as features of their kind.
+probability of the positive class, a multiclass one's that of its most likely class
+(its log-loss is computed from every class's, which the log keeps). Derived features
+are computed on both windows by the project's feature code (the code the champion was
+trained with: one that is not fails to load) and judged as features of their kind.
 """
 
 import re
 import warnings
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from evidently import DataDefinition, Dataset, Report
 from evidently.metrics import MeanValue, MissingValueCount, OutListValueCount, OutRangeValueCount
@@ -27,13 +29,14 @@ from ..core.champion import ChampionRecord
 from ..core.contract import UseCase
 from ..core.derived import InvalidDerived
 from ..core.params import MonitorParams
-from ..core.tasks import LABELS, task_of
-from .store import PREDICTION
+from ..core.tasks import LABELS, Task, task_of
+from .store import PREDICTION, PROBABILITIES
 
 # The column of each row's loss, by the task's loss metric (Task.loss).
 LOSS_COLUMNS = {"mae": "absolute_error", "log_loss": "log_loss"}
 NOISE = 2  # standard errors of the holdout's figure a live error may be above it
 FAILING = ("FAIL", "ERROR")  # Evidently's test statuses that raise the alarm
+PREDICTED_CLASS = "predicted_class"  # a multiclass model's, judged for drift
 IN_SEGMENT = re.compile(r"^(?P<column>.*) \[(?P<segment>.*)\]$")
 
 
@@ -63,16 +66,24 @@ def evaluate(
     many = [f.name for f in inputs if f.high_cardinality]
     features = [name for name in names if name not in contract.timestamps]
     current = live[[*features, PREDICTION]].copy()
-    current[error] = task.losses(live[target], live[PREDICTION].to_numpy(dtype=float))
+    current[error] = task.losses(live[target], logged_scores(live, task))
     past = reference[[*features, PREDICTION]].copy()
     past[error] = record.holdout.get(task.loss)
+    shown = PREDICTION  # the prediction whose drift is judged
+    if task.name == "multiclass":
+        # The class it predicts, not its top probability: that is higher on the rows a
+        # model was fitted on (the reference's) than on any others, a drift by itself.
+        shown, categorical = PREDICTED_CLASS, [*categorical, PREDICTED_CLASS]
+        current[shown] = task.decide(logged_scores(live, task))
+        past[shown] = task.decide(logged_scores(reference, task))
+        current, past = current.drop(columns=PREDICTION), past.drop(columns=PREDICTION)
     rows = current[by].value_counts()
     segments = sorted(str(s) for s, n in rows.items() if n >= settings.drift.segment_min_rows)
     if small := sorted(str(s) for s, n in rows.items() if n < settings.drift.segment_min_rows):
         notes.append(f"{by} {', '.join(small)}: too few predictions to judge alone")
     # A timestamp is not judged at all: time only moves on, a later week is always later.
     unjudged = (by, *many, *contract.timestamps)
-    judged = [name for name in names if name not in unjudged] + [PREDICTION]
+    judged = [name for name in names if name not in unjudged] + [shown]
     per_segment_loss = record.baseline.get(f"{task.loss}_by_segment", {})
     extra_now, extra_then = {}, {}
     for segment in segments:
@@ -158,6 +169,15 @@ def _with_derived(live, reference, use_case: UseCase, notes: list[str]):
         return live, reference, []
 
 
+def logged_scores(live: pd.DataFrame, task: Task) -> np.ndarray:
+    """The logged predictions as Task.scores gives them: a multiclass model's probabilities
+    (NaN for a record without them, logged before they were), else the one number."""
+    if task.name != "multiclass":
+        return live[PREDICTION].to_numpy(dtype=float)
+    unknown = [np.nan] * len(task.classes)
+    return np.array([unknown if p is None else p for p in live[PROBABILITIES]], dtype=float)
+
+
 def _unseen_limit(trained_on: pd.Series, settings: MonitorParams) -> float:
     """The share of a high-cardinality feature's live values training may not have seen:
     as many as training itself predicts (Good-Turing: the share of its rows whose value it
@@ -232,7 +252,7 @@ def findings(result: dict[str, Any], features: list[str]) -> dict[str, Any]:
         "moved": {
             "features": sorted(moved_features),
             "segments": sorted({f["segment"] for f in failed if f["segment"]}),
-            "prediction": any(f["column"] == PREDICTION for f in failed),
+            "prediction": any(f["column"] in (PREDICTION, PREDICTED_CLASS) for f in failed),
             "error": sorted({f["segment"] or "overall" for f in failed if f["check"] == "error"}),
         },
         "failed": failed,

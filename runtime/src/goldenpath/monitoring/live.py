@@ -5,12 +5,11 @@
     monitor.close()                                          # when the service stops
 
 PREDICTION_LOG says where the log goes (store.py; `off`: metrics only). A prediction
-is logged as one number: a regression's, or a binary classifier's probability of the
-positive class. A multiclass model's answers are not logged yet (its probabilities
-need a column of their own): the service says so when it starts.
+is logged as one number: a regression's, a binary classifier's probability of the
+positive class, a multiclass one's probability of its most likely class (the one the
+metrics observe), with every class's probability beside it.
 """
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,24 +21,16 @@ from .log import PredictionLog
 from .metrics import PredictionMetrics
 from .store import open_store
 
-log = logging.getLogger(__name__)
-
 
 class PredictionMonitor:
-    def __init__(self, prediction_log: PredictionLog | None, task: str = "regression") -> None:
-        self.log = prediction_log  # None: nothing is logged (a multiclass model's answers)
+    def __init__(self, prediction_log: PredictionLog, task: str = "regression") -> None:
+        self.log = prediction_log
         self.task = task
 
     @classmethod
     def start(cls, use_case: UseCase, served: ServedSet) -> "PredictionMonitor":
         """For the served models; the global one's metadata holds the training profile."""
         task = use_case.contract.task
-        if task == "multiclass":
-            log.warning(
-                "prediction log: a multiclass model's answers are not logged or monitored yet;"
-                " its requests are still counted (http_requests_total, predictions_total)"
-            )
-            return cls(None, task)
         profile = model_io.metadata(served.main.uri).get(PROFILE, {})
         records = [served.main.record, *(own.record for own in served.own.values())]
         metrics = PredictionMetrics(use_case, records, profile)
@@ -47,13 +38,15 @@ class PredictionMonitor:
 
     def record(self, rows: Sequence[dict[str, Any]], answers: Sequence[tuple[Any, str]]) -> None:
         """`answers`: (answer, "model name/version") for each row, in order; an answer is a
-        prediction, or a classifier's probabilities (the positive class's last)."""
-        if self.log is None:
-            return
+        prediction, or a classifier's probabilities (in the contract's order of classes)."""
         if self.task == "binary":
             answers = [(probabilities[-1], model) for probabilities, model in answers]
+        elif self.task == "multiclass":
+            every = [probabilities for probabilities, _ in answers]
+            answers = [(max(probabilities), model) for probabilities, model in answers]
+            self.log.record(rows, answers, every)
+            return
         self.log.record(rows, answers)
 
     def close(self) -> None:
-        if self.log is not None:
-            self.log.close()
+        self.log.close()

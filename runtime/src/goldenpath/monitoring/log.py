@@ -50,15 +50,20 @@ class PredictionLog:
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
-    def record(self, rows: Sequence[dict[str, Any]], answers: Sequence[tuple[float, str]]) -> None:
-        """Queue one request's rows and answers, (prediction, "model/version") each; drop
-        them (counted) if the buffer is full."""
+    def record(
+        self,
+        rows: Sequence[dict[str, Any]],
+        answers: Sequence[tuple[float, str]],
+        probabilities: Sequence[Sequence[float]] | None = None,
+    ) -> None:
+        """Queue one request's rows and answers, (prediction, "model/version") each, and a
+        multiclass model's `probabilities`; drop them (counted) if the buffer is full."""
         count = len(rows)
         with self._lock:
             if self._stopping or self._queued + count > self.capacity:
                 DROPPED.inc(count)
                 return
-            self._pending.append(Entry(datetime.now(UTC), rows, answers))
+            self._pending.append(Entry(datetime.now(UTC), rows, answers, probabilities))
             self._queued += count
             full = self._queued >= self.batch
         if full:

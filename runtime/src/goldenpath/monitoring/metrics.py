@@ -30,7 +30,7 @@ OUT_OF_RANGE = Counter(
 )
 MODEL = ["model_name", "model_version"]
 BASELINE_MEAN = Gauge("prediction_baseline_mean", "Mean holdout prediction at promotion", MODEL)
-PROBABILITY = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)  # a binary's
+PROBABILITY = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)  # a classifier's
 BASELINE_STD = Gauge("prediction_baseline_std", "Spread of holdout predictions at promotion", MODEL)
 
 
@@ -74,6 +74,8 @@ class PredictionMetrics:
         self.segment = use_case.segment
         if use_case.contract.task == "binary":  # its probability of the positive class
             name, edges = f"{target.name}={target.categories[-1]} probability", PROBABILITY
+        elif use_case.contract.task == "multiclass":  # that of the class it predicts
+            name, edges = f"{target.name} probability of the predicted class", PROBABILITY
         else:
             name, edges = target.name, buckets(target.minimum, target.maximum)
         self.histogram = _histogram(name, self.segment, edges)

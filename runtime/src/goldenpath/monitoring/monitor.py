@@ -12,8 +12,9 @@
 3. Evidently's checks, each a test with conf/monitor/'s threshold: the drift of every
    feature and of the prediction, overall and within every segment (city) with enough
    rows; inputs outside the training ranges; where outcomes are known, the live loss
-   (MAE; a binary classifier's log-loss), overall and by segment, against the holdout's
-   recorded at promotion, and a binary classifier's live ROC AUC beside its holdout's.
+   (MAE; a classifier's log-loss), overall and by segment, against the holdout's
+   recorded at promotion, and beside its holdout's a binary classifier's live ROC AUC,
+   a multiclass one's live accuracy.
 4. `report.html` (what moved, at the top of Evidently's report) and `summary.json` in
    `monitor.output`; the snapshot goes to the Evidently UI too (evidently_ui.py).
 
@@ -37,7 +38,7 @@ from ..core.tasks import task_of
 from ..core.tracking import uses_server
 from ..serving.model import ServedSet, default_model_uri, load_served_set
 from . import checks, evidently_ui, page
-from .store import LOCATION, PREDICTION, open_store, with_outcomes
+from .store import LOCATION, PREDICTION, PROBABILITIES, open_store, with_outcomes
 from .training_data import reference_table
 
 
@@ -82,11 +83,6 @@ def run(settings: MonitorParams, since: datetime, until: datetime):
     """(summary, Evidently snapshot) of the window [since, until)."""
     contract = use_case().contract
     task = task_of(contract)
-    if task.name == "multiclass":
-        raise NothingToJudge(
-            "the use case is a multiclass classification (usecase.py): its predictions are not"
-            " logged yet, so there is nothing to monitor (monitoring/live.py)"
-        )
     store = open_store(contract)
     if store is None:
         raise NothingToJudge(f"{LOCATION}=off: there is no prediction log to monitor")
@@ -129,6 +125,13 @@ def run(settings: MonitorParams, since: datetime, until: datetime):
         live_auc = task.metric("roc_auc", known[contract.target.name], known[PREDICTION])
         summary["model"]["holdout_roc_auc"] = record.holdout.get("roc_auc")
         summary["window"]["live_roc_auc"] = None if live_auc != live_auc else round(live_auc, 4)
+    if task.name == "multiclass":  # beside the holdout's, not a check
+        target = contract.target.name
+        known = live[live[target].notna() & live[PROBABILITIES].notna()]
+        scores = checks.logged_scores(known, task)
+        accuracy = task.metric("accuracy", known[target], scores) if len(known) else None
+        summary["model"]["holdout_accuracy"] = record.holdout.get("accuracy")
+        summary["window"]["live_accuracy"] = None if accuracy is None else round(accuracy, 4)
     return summary, snapshot
 
 

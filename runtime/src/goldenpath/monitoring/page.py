@@ -22,6 +22,8 @@ def text(summary: dict[str, Any]) -> str:
     )
     if window.get("live_roc_auc") is not None:  # a binary classifier's: a figure, not a check
         head += f"; live ROC AUC {window['live_roc_auc']} (holdout {model['holdout_roc_auc']})"
+    if window.get("live_accuracy") is not None:  # a multiclass one's: a figure, not a check
+        head += f"; live accuracy {window['live_accuracy']} (holdout {model['holdout_accuracy']})"
     if not summary["alarm"]:
         return f"{head}: nothing moved."
     lines = [f"{head}: {summary['tests']['failed']} failed.", _moved(moved)]

@@ -10,8 +10,10 @@ PREDICTION_LOG names the store, for the service that writes it and the jobs that
 
 A prediction record: its time (UTC), the request's key (the contract's, e.g. order_id;
 null when the client sent none), the model's name and version, the validated features
-and the prediction (a binary classifier's: its probability of the positive class). An
-outcome: the key and the target's actual value (a classifier's: the class).
+and the prediction (a binary classifier's: its probability of the positive class; a
+multiclass one's: the probability of its most likely class, with every class's in
+`probabilities`, in the contract's order of classes). An outcome: the key and the
+target's actual value (a classifier's: the class).
 """
 
 import json
@@ -35,6 +37,7 @@ PASSWORD, PASSWORD_FILE = "PREDICTION_LOG_PASSWORD", "PREDICTION_LOG_PASSWORD_FI
 OFF = "off"
 META = ("time", "model_name", "model_version")  # besides the key, the features and prediction
 PREDICTION = "prediction"
+PROBABILITIES = "probabilities"  # a multiclass model's, a list per prediction
 
 
 class StoreProblem(Problem):
@@ -49,6 +52,7 @@ class Entry:
     time: datetime
     rows: Sequence[dict[str, Any]]
     answers: Sequence[tuple[float, str]]
+    probabilities: Sequence[Sequence[float]] | None = None  # a multiclass model's, per row
 
 
 class Store(Protocol):
@@ -96,9 +100,12 @@ def _password() -> str | None:
 def _records(contract: Contract, entries: Iterable[Entry]) -> Iterable[dict[str, Any]]:
     names, key, times = contract.feature_names, contract.key, set(contract.timestamps)
     for entry in entries:
-        for row, (predicted, model) in zip(entry.rows, entry.answers, strict=True):
+        every = entry.probabilities or [None] * len(entry.rows)
+        for row, (predicted, model), probabilities in zip(
+            entry.rows, entry.answers, every, strict=True
+        ):
             name, _, version = model.rpartition("/")
-            yield {
+            record = {
                 "time": entry.time,
                 key: row.get(key),
                 "model_name": name,
@@ -109,15 +116,22 @@ def _records(contract: Contract, entries: Iterable[Entry]) -> Iterable[dict[str,
                 },
                 PREDICTION: predicted,
             }
+            if contract.task == "multiclass":
+                record[PROBABILITIES] = None if probabilities is None else list(probabilities)
+            yield record
 
 
 def _table(contract: Contract, records: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """Records as one row each: the key, META, the features as columns, the prediction."""
+    """Records as one row each: the key, META, the features as columns, the prediction (and
+    a multiclass model's probabilities, a list each)."""
     columns = [contract.key, *META, *contract.feature_names, PREDICTION]
+    columns += [PROBABILITIES] if contract.task == "multiclass" else []
     if not records:
         return pd.DataFrame(columns=columns)
     features = pd.DataFrame([record["features"] for record in records])
     table = pd.DataFrame(records).drop(columns="features").join(features)
+    if PROBABILITIES in columns and PROBABILITIES not in table:  # a log from before
+        table[PROBABILITIES] = None
     # Nullable integers: beside a prediction without a key, a column of floats would round
     # keys beyond 2**53 (a bigint's range) and lose their outcomes' join.
     table[contract.key] = pd.array([record[contract.key] for record in records], dtype="Int64")
@@ -209,6 +223,8 @@ class PostgresStore:
             "CREATE INDEX IF NOT EXISTS predictions_time ON predictions (time)",
             f'CREATE TABLE IF NOT EXISTS outcomes ("{key}" bigint PRIMARY KEY, '
             f'"{target}" {outcome} NOT NULL, recorded timestamptz NOT NULL DEFAULT now())',
+            # Since a multiclass model's are logged: a stack's older table gains the column.
+            "ALTER TABLE predictions ADD COLUMN IF NOT EXISTS probabilities jsonb",
         ):
             self._connection.execute(statement)
 
@@ -221,7 +237,7 @@ class PostgresStore:
                 self.connection().cursor() as cursor,
                 cursor.copy(
                     f'COPY predictions (time, "{key}", model_name, model_version, features, '
-                    "prediction) FROM STDIN"
+                    "prediction, probabilities) FROM STDIN"
                 ) as copy,
             ):
                 for record in _records(self.contract, entries):
@@ -233,6 +249,7 @@ class PostgresStore:
                             record["model_version"],
                             Jsonb(record["features"]),
                             record[PREDICTION],
+                            _jsonb(record.get(PROBABILITIES)),
                         )
                     )
         except Exception:
@@ -241,8 +258,8 @@ class PostgresStore:
 
     def predictions(self, since: datetime, until: datetime) -> pd.DataFrame:
         query = (
-            f'SELECT time, "{self.contract.key}", model_name, model_version, features, prediction'
-            " FROM predictions WHERE time >= %s AND time < %s ORDER BY time"
+            f'SELECT time, "{self.contract.key}", model_name, model_version, features, prediction,'
+            " probabilities FROM predictions WHERE time >= %s AND time < %s ORDER BY time"
         )
         with self.connection().cursor() as cursor:
             cursor.execute(query, (since, until))
@@ -268,3 +285,9 @@ class PostgresStore:
                 f'SELECT "{key}", "{target}" FROM outcomes WHERE "{key}" = ANY(%s)', (list(keys),)
             )
             return pd.DataFrame(cursor.fetchall(), columns=[key, target])
+
+
+def _jsonb(value: Any) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return None if value is None else Jsonb(value)

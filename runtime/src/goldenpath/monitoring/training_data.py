@@ -17,7 +17,7 @@ from ..core.champion import ChampionRecord
 from ..core.contract import Contract
 from ..core.problems import Problem
 from ..core.tasks import task_of
-from .store import PREDICTION
+from .store import PREDICTION, PROBABILITIES
 
 TRAINING_DATA = "data/split/train.parquet"  # the train stage's input (dvc.yaml)
 
@@ -27,12 +27,17 @@ class NoReference(Problem):
 
 
 def reference_table(record: ChampionRecord, model: Any, contract: Contract) -> pd.DataFrame:
-    """The model's training rows, with its predictions on them in column PREDICTION (a
-    binary classifier's: its probability of the positive class, as the log holds it)."""
+    """The model's training rows, with its predictions on them as the log holds them: in
+    column PREDICTION (a classifier's: its probability of the positive class, or of the
+    most likely of many) and a multiclass model's PROBABILITIES."""
     table = pd.read_parquet(io.BytesIO(training_bytes(record)))
     table = table[[*contract.feature_names, contract.target.name]]
-    scores = task_of(contract).scores(model, table[contract.feature_names])
-    return table.assign(**{PREDICTION: scores})
+    task = task_of(contract)
+    scores = task.scores(model, table[contract.feature_names])
+    logged = {PREDICTION: task.headline(scores)}
+    if task.name == "multiclass":
+        logged[PROBABILITIES] = scores.tolist()
+    return table.assign(**logged)
 
 
 def training_bytes(record: ChampionRecord) -> bytes:

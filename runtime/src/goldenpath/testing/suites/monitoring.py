@@ -3,8 +3,8 @@
 A week drawn from the contract like the training data raises no alarm (no false
 alarm with these thresholds on this contract); a week where one segment moved (one
 feature at the top of its range, the target at its maximum, or a classifier's the
-class it predicts least) raises it, naming the feature, the segment and its error. A
-multiclass model is not monitored yet: `make monitor` says so. And the Evidently UI's
+class it predicts least) raises it, naming the feature, the segment and its error. And
+the Evidently UI's
 image (compose/evidently/) installs the Evidently and pandas uv.lock pins: the UI reads
 what the monitor writes.
 """
@@ -12,7 +12,6 @@ what the monitor writes.
 import re
 import tomllib
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -31,26 +30,24 @@ class TestMonitoring:
     def judge(cls, params, use_case, model_dir):
         """A window's findings against a reference drawn from the contract."""
         from ...monitoring import checks
-        from ...monitoring.store import PREDICTION
+        from ...monitoring.store import PREDICTION, PROBABILITIES
 
         contract, by = use_case.contract, use_case.segment
         target = contract.target.name
         settings = params.monitor
         model = model_io.load_model(str(model_dir))
         task = task_of(contract)
-        if task.name == "multiclass":  # its answers are not logged: make monitor refuses
-            from ...monitoring import monitor
-
-            with pytest.raises(monitor.NothingToJudge, match=r"multiclass .* not logged yet"):
-                monitor.run(settings, datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
-            pytest.skip("a multiclass model is not monitored yet: make monitor says so (checked)")
 
         def predicted(table: pd.DataFrame) -> pd.DataFrame:
-            scores = task.scores(model, table[contract.feature_names])  # as the log holds them
-            return table.assign(**{PREDICTION: scores})
+            """`table` with the model's predictions, as the log holds them."""
+            scores = task.scores(model, table[contract.feature_names])
+            logged = {PREDICTION: task.headline(scores)}
+            if task.name == "multiclass":
+                logged[PROBABILITIES] = scores.tolist()
+            return table.assign(**logged)
 
         reference = predicted(contract.samples(ROWS, seed=11))
-        scores = reference[PREDICTION].to_numpy()
+        scores = checks.logged_scores(reference, task)
         losses = pd.Series(task.losses(reference[target], scores), reference.index)
         by_segment = losses.groupby(reference[by]).mean().round(4).to_dict()
         baseline = {"prediction_mean": 0, "prediction_std": 1}
@@ -86,7 +83,10 @@ class TestMonitoring:
         else:  # and each the class its model found least likely
             model = model_io.load_model(str(model_dir))
             scores = task_of(contract).scores(model, live.loc[here, contract.feature_names])
-            least = np.where(scores >= 0.5, target.categories[0], target.categories[-1])
+            if scores.ndim == 2:  # a multiclass model's: each row's least likely class
+                least = np.array(target.categories, dtype=object)[scores.argmin(axis=1)]
+            else:
+                least = np.where(scores >= 0.5, target.categories[0], target.categories[-1])
             live.loc[here, target.name] = least
         found = judge(live)
         assert found["alarm"]

@@ -194,8 +194,8 @@ class TestService:
         self, model_dir, contract: Contract, prediction_log
     ) -> None:
         """A regression's prediction, a binary classifier's probability of the positive
-        class; a multiclass model's answers are not logged yet (monitoring/live.py)."""
-        from ...monitoring.store import PREDICTION, open_store
+        class, a multiclass one's of its most likely class with every class's."""
+        from ...monitoring.store import PREDICTION, PROBABILITIES, open_store
 
         order = dict(contract.example) | {contract.key: 424242}
         start = datetime.now(UTC) - timedelta(minutes=1)
@@ -205,10 +205,8 @@ class TestService:
             start, datetime.now(UTC) + timedelta(minutes=1)
         )
         mine = logged[logged[contract.key] == 424242]
-        if contract.task == "multiclass":
-            assert mine.empty
-            return
-        assert mine[PREDICTION].tolist() == [
-            answer if contract.task == "regression" else answer[-1]
-        ]
+        if contract.task == "multiclass":  # the most likely class's, and every class's
+            assert mine[PROBABILITIES].tolist() == [list(answer)]
+        headline = {"regression": answer, "binary": answer[-1], "multiclass": max(answer)}
+        assert mine[PREDICTION].tolist() == [headline[contract.task]]
         assert mine["model_version"].tolist() == [SERVED_VERSION]
