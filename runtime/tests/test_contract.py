@@ -100,6 +100,18 @@ def test_an_integer_is_a_whole_number_and_a_number_is_no_string() -> None:
         CONTRACT.request_model(**CONTRACT.example | {NUMERIC[0].name: "3.2"})
 
 
+def test_a_table_gives_an_integer_as_a_whole_number_as_the_service_and_scoring_do() -> None:
+    """2.5 in an int column fails validation (a trial's finding: it was trained on as 2,
+    while the service and batch scoring refuse it); 2.0 is the integer 2."""
+    table = USE_CASE.example_data(4, 0)
+    halves = table.assign(**{INTEGER.name: [1, 2.5, 3, 4]})
+    with pytest.raises(ContractViolation, match=rf"'{INTEGER.name}' fails a whole number: 1 rows"):
+        CONTRACT.validate(halves, "orders.csv")
+    wholes = CONTRACT.validate(table.assign(**{INTEGER.name: [1.0, 2.0, 3.0, 4.0]}), "orders.csv")
+    assert wholes[INTEGER.name].tolist() == [1, 2, 3, 4]
+    assert wholes[INTEGER.name].dtype == "int64"
+
+
 def test_the_service_also_takes_the_key_but_only_a_whole_one() -> None:
     keyed = CONTRACT.keyed_request_model
     assert keyed(**CONTRACT.example, **{CONTRACT.key: 7.0}).model_dump()[CONTRACT.key] == 7

@@ -8,17 +8,20 @@ text, target-encoded, a value training never saw taken as any other. The model l
 from both, every path predicts them alike, and the monitor judges each as it should.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from goldenpath import Feature, UseCase
+from goldenpath.core import model_io
 from goldenpath.core.champion import ChampionRecord
 from goldenpath.core.contract import MAX_TEXT, Contract, ContractViolation, InvalidContract
-from goldenpath.core.modeling import build_model
+from goldenpath.core.modeling import build_model, unseen_refused
 from goldenpath.core.params import ModelParams
 from goldenpath.core.reference import training_profile
 from goldenpath.core.rows import REASON, check_rows
@@ -26,6 +29,7 @@ from goldenpath.monitoring import checks
 from goldenpath.monitoring.log import Entry
 from goldenpath.monitoring.metrics import REGISTRY, PredictionMetrics
 from goldenpath.monitoring.store import PREDICTION, FolderStore
+from goldenpath.serving.app import create_app
 from goldenpath.serving.predictor import TOLERANCE, lean_predictor
 
 from .test_monitoring import SETTINGS
@@ -219,6 +223,46 @@ def test_an_id_is_learnt_and_an_unseen_one_is_any_other(family, rows) -> None:
     order = CONTRACT.example | {"restaurant": "never-seen"}
     expected = model.predict_proba(CONTRACT.frame([order]))
     np.testing.assert_allclose(predictor.predict([order]), expected, rtol=0, atol=TOLERANCE)
+
+
+def test_an_unseen_id_is_refused_where_the_contract_says_so(rows, tmp_path) -> None:
+    """unseen="refuse": a value the model never saw is a 422 naming the field, and a reject
+    in batch scoring; one it saw is served as ever."""
+    with pytest.raises(InvalidContract, match=r"unseen='refuse': a str of high_cardinality"):
+        Feature("city", "", str, categories=("a", "b"), unseen="refuse")
+    with pytest.raises(InvalidContract, match=r"unseen='drop'.*\['other', 'refuse'\]"):
+        Feature("restaurant", "", str, high_cardinality=True, unseen="drop")
+    strict = replace(RESTAURANT, unseen="refuse")
+    contract = replace(CONTRACT, features=tuple(
+        strict if f.name == "restaurant" else f for f in CONTRACT.features))  # fmt: skip
+    params = ModelParams.model_validate({"_target_": FAMILIES["histogram boosting"]})
+    model = build_model(contract, params).fit(rows[contract.feature_names], rows["late"])
+    assert unseen_refused(contract, model)["restaurant"] == set(rows["restaurant"])
+    folder = tmp_path / "model"
+    trusted = model_io.trusted_types(model, "sklearn")
+    model_io.save_model(model, folder, trusted, {}, rows[contract.feature_names])
+    case = replace(LATE_USE_CASE, contract=contract)
+    seen, unseen = dict(contract.example), dict(contract.example) | {"restaurant": "never-seen"}
+    with TestClient(create_app(str(folder), case)) as client:
+        assert client.post("/predict", json=seen).status_code == 200
+        one = client.post("/predict", json=unseen)
+        assert one.status_code == 422 and one.json()["detail"][0]["loc"] == ["body", "restaurant"]
+        assert "never saw in training" in one.json()["detail"][0]["msg"]
+        many = client.post("/predict", json=[seen, unseen, unseen])
+        assert [e["loc"] for e in many.json()["detail"]] == [
+            ["body", i, "restaurant"] for i in (1, 2)
+        ]
+        described = client.get("/openapi.json").json()["components"]["schemas"]["Order"]
+        assert (
+            "never saw in training is refused"
+            in described["properties"]["restaurant"]["description"]
+        )
+    table = rows.head(3).assign(restaurant=[rows["restaurant"].iloc[0], "never-seen", None])
+    checked = check_rows(contract, table.drop(columns="late"), unseen_refused(contract, model))
+    assert checked.scorable["order_id"].tolist() == table["order_id"].iloc[[0]].tolist()
+    assert checked.rejected[REASON].tolist()[0] == (
+        "restaurant 'never-seen' is a value the model never saw in training (unseen='refuse')"
+    )
 
 
 def test_new_ids_in_the_usual_measure_raise_no_alarm_and_a_wave_of_them_does(rows) -> None:

@@ -190,7 +190,7 @@ class Contract:
             unused = [str(column) for column in table.columns if column not in named]
             report = _report(errors.failure_cases, source, unused, self._target_hint(table))
             raise ContractViolation(report) from None
-        return _typed(validated, self.features)
+        return _typed(validated, (*self.features, self.target))
 
     def _target_hint(self, table: pd.DataFrame) -> list[str]:
         """A binary target given as 0/1 or false/true: which class each stands for."""
@@ -380,8 +380,8 @@ def as_boolean(value: Any) -> Any:
 
 def _typed(validated: pd.DataFrame, features: Sequence[Feature]) -> pd.DataFrame:
     """A validated table as the model takes it: a bool column of bools, a timestamp's of
-    datetimes, and a missing category as None, whatever the file spelt it (the encoder
-    knows one missing value)."""
+    datetimes, an int's of integers, and a missing category as None, whatever the file
+    spelt it (the encoder knows one missing value)."""
     typed = {}
     for feature in features:
         if feature.is_timestamp:
@@ -392,6 +392,8 @@ def _typed(validated: pd.DataFrame, features: Sequence[Feature]) -> pd.DataFrame
             typed[feature.name] = pd.Series(values, index=validated.index)
         elif feature.dtype is bool:
             typed[feature.name] = validated[feature.name].astype(bool)
+        elif feature.dtype is int and not feature.nullable:  # whole numbers, checked
+            typed[feature.name] = validated[feature.name].astype(np.int64)
     return validated.assign(**typed) if typed else validated
 
 
@@ -420,8 +422,9 @@ def _column(feature: Feature) -> Any:
         checks = [pa.Check.isin(feature.categories)]
     else:
         checks = [pa.Check.in_range(feature.minimum, feature.maximum)]
-    dtype = feature.column_dtype if feature.dtype is not str else str
-    if dtype is not feature.dtype:  # an int that may be missing: a float column of whole numbers
+    dtype = str if feature.dtype is str else feature.column_dtype
+    if feature.dtype is int:  # read as floats, so that 2.5 fails here, not becomes 2 (_typed)
+        dtype = float
         checks.append(pa.Check(lambda values: values % 1 == 0, error="a whole number"))
     return pa.Column(dtype, checks=checks, nullable=nullable, coerce=True, description=description)
 
@@ -440,9 +443,12 @@ def _field(feature: Feature) -> tuple[Any, Any]:
         bounds = Field(ge=feature.minimum, le=feature.maximum)
         whole = (BeforeValidator(_whole_number),) if feature.dtype is int else ()
         kind = Annotated[feature.dtype, bounds, *whole]  # bounds first: the schema's
+    description = feature.description
+    if feature.unseen == "refuse":  # the OpenAPI document says so
+        description += " (a value the model never saw in training is refused)"
     if feature.nullable:
-        return kind | None, Field(None, description=feature.description)
-    return kind, Field(description=feature.description)
+        return kind | None, Field(None, description=description)
+    return kind, Field(description=description)
 
 
 def _whole_number(value: Any) -> Any:

@@ -11,6 +11,7 @@ from . import timestamps
 from .problems import Problem
 
 BOOLEAN = (False, True)  # a bool feature's categories
+UNSEEN = ("other", "refuse")  # what becomes of a high-cardinality value training never saw
 MAX_TEXT = 200  # characters of a high-cardinality value (an id), in a table or a request
 
 
@@ -28,8 +29,10 @@ class Feature:
     categories: tuple[Any, ...] = ()  # a str's values; a bool's are (False, True)
     nullable: bool = False  # whether a value may be missing (null, or left out of a request)
     # A str whose values are too many to list (an id with thousands): learnt from the
-    # training rows, target-encoded; a value training never saw is taken as "any other".
+    # training rows, target-encoded; a value training never saw is taken as "any other"
+    # (unseen="other"), or refused: a 422 from the service, a reject in batch scoring.
     high_cardinality: bool = False
+    unseen: str = "other"  # a high-cardinality value training never saw: "other" or "refuse"
     # A datetime's parts the model takes (timestamps.CALENDAR), not the time itself.
     calendar: tuple[str, ...] = ()
 
@@ -41,6 +44,12 @@ class Feature:
             return
         if self.calendar:
             raise InvalidContract(f"{what} has calendar parts: only a datetime has them")
+        if self.unseen not in UNSEEN or (self.unseen != "other" and not self.high_cardinality):
+            raise InvalidContract(
+                f"{what} has unseen={self.unseen!r}: a str of high_cardinality=True takes"
+                f" unseen= one of {list(UNSEEN)} (a value training never saw: any other, or"
+                " refused)"
+            )
         if self.high_cardinality:
             if self.dtype is not str or self.categories:
                 raise InvalidContract(

@@ -16,6 +16,7 @@ feature code, core/derived.py) are computed first, then encoded as features of t
 """
 
 import re
+from typing import Any
 
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -34,6 +35,7 @@ from .contract import Contract
 from .derived import DeriveFeatures
 from .feature import Feature
 from .params import InvalidParams, ModelParams, Params
+from .problems import Problem
 from .tasks import gate_metric, task_of
 from .timestamps import calendar_parts
 
@@ -132,6 +134,42 @@ def encoding(contract: Contract, trees: bool, missing_taken: bool = False) -> Co
 
 # scikit-learn's TargetEncoder's name for each task's target.
 TARGET_TYPES = {"regression": "continuous", "binary": "binary", "multiclass": "multiclass"}
+
+
+def learnt_values(model: Any) -> dict[str, frozenset[str]]:
+    """The values of each high-cardinality feature the fitted `model` learnt (its target
+    encoder's), by feature; {} for a model without the contract's encoding."""
+    steps = getattr(model, "steps", [])
+    encode = next((step for _, step in steps if isinstance(step, ColumnTransformer)), None)
+    if encode is None or not hasattr(encode, "transformers_"):
+        return {}
+    for name, encoder, columns in encode.transformers_:
+        if name == "target_encoded":
+            encoder = encoder[0] if isinstance(encoder, Pipeline) else encoder
+            return {
+                column: frozenset(map(str, values))
+                for column, values in zip(columns, encoder.categories_, strict=True)
+            }
+    return {}
+
+
+class NothingLearnt(Problem):
+    pass
+
+
+def unseen_refused(contract: Contract, model: Any) -> dict[str, frozenset[str]]:
+    """The values `model` learnt of each feature of unseen="refuse": the only ones it takes.
+    NothingLearnt if it learnt none (a model without the contract's encoding)."""
+    refused = [feature.name for feature in contract.features if feature.unseen == "refuse"]
+    if not refused:
+        return {}
+    learnt = learnt_values(model)
+    if missing := [name for name in refused if name not in learnt]:
+        raise NothingLearnt(
+            f"{missing} refuse the values training never saw (unseen='refuse', usecase.py),"
+            " and the model learnt none: use a model trained with the contract's encoding"
+        )
+    return {name: learnt[name] for name in refused}
 
 
 def _missing_number(feature: Feature) -> bool:

@@ -7,7 +7,7 @@ range, a category one of the contract's) and typed as `Contract.frame` types the
 that a row scores exactly as the service would predict it.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +28,16 @@ class CheckedRows:
     rejected: pd.DataFrame  # the rows that do not, as read, and their REASON
 
 
-def check_rows(contract: Contract, batch: pd.DataFrame) -> CheckedRows:
-    """`batch` (the key and every feature, as read) split into scorable and rejected rows."""
+UNSEEN_WHY = "is a value the model never saw in training (unseen='refuse')"
+
+
+def check_rows(
+    contract: Contract, batch: pd.DataFrame, refused: Mapping[str, frozenset[str]] | None = None
+) -> CheckedRows:
+    """`batch` (the key and every feature, as read) split into scorable and rejected rows.
+
+    `refused`: the values the model learnt of each feature of unseen="refuse", the only
+    ones it takes (modeling.unseen_refused)."""
     typed: dict[str, Any] = {}
     reasons = pd.Series("", index=batch.index, dtype=object)
 
@@ -48,6 +56,10 @@ def check_rows(contract: Contract, batch: pd.DataFrame) -> CheckedRows:
     refuse(outside, contract.key, lambda v: f"{contract.key} {_shown(v)} is not a whole number ≥ 0")
     for feature in contract.features:
         typed[feature.name] = _check_feature(feature, batch[feature.name], refuse)
+        if refused and feature.name in refused:
+            known, values = refused[feature.name], typed[feature.name]
+            new = (reasons == "") & values.notna() & ~values.isin(known)
+            refuse(new, feature.name, lambda v, n=feature.name: f"{n} {_shown(v)} {UNSEEN_WHY}")
     passed = reasons == ""
     if contract.derived and passed.any():  # what the feature code gives no value
         given = pd.DataFrame(

@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..core.contract import Contract
+from ..core.modeling import unseen_refused
 from ..core.problems import Problem, report_problems
 from ..core.project import use_case
 from ..core.rows import REASON, check_rows
@@ -90,6 +91,7 @@ def score(source: Path, output: Path, model_uri: str, batch_rows: int = BATCH_RO
                 f"{path} lacks {len(missing)} of the contract's columns (usecase.py): "
                 f"{', '.join(missing)}. Add {them}, or score a table that has {them}."
             )
+    refused = unseen_refused(contract, served.main.predictor)  # the values these may take
     start = time.perf_counter()
     counts = {"rows": 0, "scored": 0, "rejected": 0}
     rejects = rejects_path(output)
@@ -99,7 +101,7 @@ def score(source: Path, output: Path, model_uri: str, batch_rows: int = BATCH_RO
         ParquetOutput(rejects, reject_schema, keep_empty=False) as rejected,
     ):
         for path, batch in _read_ahead(files, columns, batch_rows):
-            checked = check_rows(contract, batch)
+            checked = check_rows(contract, batch, refused)
             scores.write(_predict(served, case.segment, contract, task, checked.scorable))
             rejected.write(checked.rejected.assign(**{SOURCE: path.name}))
             counts["rows"] += len(batch)

@@ -64,6 +64,7 @@ def evaluate(
     # A high-cardinality column's shares over thousands of values move by chance alone:
     # judged by its share of values training never saw instead, not by drift.
     many = [f.name for f in inputs if f.high_cardinality]
+    # A timestamp is not judged at all: time only moves on, a later week is always later.
     features = [name for name in names if name not in contract.timestamps]
     current = live[[*features, PREDICTION]].copy()
     current[error] = task.losses(live[target], logged_scores(live, task))
@@ -81,9 +82,7 @@ def evaluate(
     segments = sorted(str(s) for s, n in rows.items() if n >= settings.drift.segment_min_rows)
     if small := sorted(str(s) for s, n in rows.items() if n < settings.drift.segment_min_rows):
         notes.append(f"{by} {', '.join(small)}: too few predictions to judge alone")
-    # A timestamp is not judged at all: time only moves on, a later week is always later.
-    unjudged = (by, *many, *contract.timestamps)
-    judged = [name for name in names if name not in unjudged] + [shown]
+    judged = [name for name in features if name not in (by, *many)] + [shown]
     per_segment_loss = record.baseline.get(f"{task.loss}_by_segment", {})
     extra_now, extra_then = {}, {}
     for segment in segments:

@@ -25,7 +25,7 @@ from ..core.contract import UseCase
 from ..core.tasks import Task
 from ..monitoring.live import PredictionMonitor
 from .batching import MicroBatcher, Rows
-from .endpoint import NotReady, PredictEndpoint, one_line
+from .endpoint import NotReady, PredictEndpoint, one_line, unseen_check
 from .middleware import Observe, RequireApiKey
 from .model import ServedSet, default_model_uri, load_served_set
 from .openapi import PROBABILITIES, Readiness, document, problem
@@ -90,6 +90,7 @@ def create_app(
                 BATCHES.observe(len(rows))
                 return router(rows)
 
+            served["refuse_unseen"] = unseen_check(contract, model.main.predictor)
             served["batcher"] = MicroBatcher(
                 predict_rows,
                 max_batch=settings.batch_max_orders,
@@ -137,6 +138,7 @@ def create_app(
     async def predict_orders(rows: Rows) -> dict[str, Any]:
         if "problem" in served:
             raise NotReady(served["problem"])
+        served["refuse_unseen"](rows)
         answers = await served["batcher"].predict(rows)
         PREDICTIONS.inc(len(rows))
         served["monitor"].record(rows, answers)  # logged and counted off this path

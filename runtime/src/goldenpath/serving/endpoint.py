@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..core.contract import Contract
 from ..core.derived import InvalidDerived
+from ..core.modeling import unseen_refused
 from .batching import Overloaded, Rows
 from .settings import MAX_ORDERS
 
@@ -47,6 +48,32 @@ log = logging.getLogger(__name__)
 
 class NotReady(Exception):
     """The service cannot predict yet (or at all); str() says why."""
+
+
+class UnseenValues(Exception):
+    """Values of features of unseen="refuse" the model never saw: (order, feature, value)."""
+
+    def __init__(self, found: list[tuple[int, str, Any]]) -> None:
+        super().__init__(f"{len(found)} values the model never saw")
+        self.found = found
+
+
+def unseen_check(contract: Contract, model: Any) -> Callable[[Rows], None]:
+    """What refuses a request's values the served model never saw in training, for the
+    features of unseen="refuse" (raises UnseenValues)."""
+    known = unseen_refused(contract, model)
+
+    def check(rows: Rows) -> None:
+        found = [
+            (index, name, row[name])
+            for index, row in enumerate(rows)
+            for name in known
+            if row[name] is not None and row[name] not in known[name]
+        ]
+        if found:
+            raise UnseenValues(found)
+
+    return check
 
 
 class PredictEndpoint:
@@ -107,6 +134,8 @@ class PredictEndpoint:
             return OVERLOADED
         except InvalidDerived as problem:  # valid fields the project's feature code refuses
             return 422, _detail(str(problem)), []
+        except UnseenValues as unseen:
+            return 422, _unseen_errors(unseen, many=body.lstrip()[:1] == b"["), []
         except Exception as error:  # one line, not a traceback: a bad model fails every call
             log.error("prediction failed: %s", one_line(error))
             return 500, _detail("prediction failed; see the service's log"), []
@@ -151,6 +180,20 @@ def _field_errors(error: ValidationError, target: str) -> bytes:
             entry["input"] = e["input"]
         detail.append(entry)
     return to_json({"detail": detail, "error_count": error.error_count()})
+
+
+def _unseen_errors(unseen: UnseenValues, many: bool) -> bytes:
+    """422 in FastAPI's shape for the values a feature of unseen="refuse" never saw."""
+    detail = [
+        {
+            "type": "unseen_value",
+            "loc": ["body", *([index] if many else []), name],
+            "msg": "a value the model never saw in training (unseen='refuse', usecase.py)",
+            **({"input": value} if _echoable(value) else {}),
+        }
+        for index, name, value in unseen.found[:MAX_ERRORS]
+    ]
+    return to_json({"detail": detail, "error_count": len(unseen.found)})
 
 
 def _message(error: Any, target: str) -> str:

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from ...core import model_io, timestamps
+from ...core import model_io
 from ...core.contract import MAX_TEXT, Contract
 from ...core.tasks import task_of
 from ...serving.app import create_app
@@ -27,19 +27,6 @@ from ...serving.endpoint import MAX_ERRORS
 from ...serving.openapi import PROBABILITIES
 from ...serving.predictor import TOLERANCE
 from ..fixtures import SEGMENT_VERSION, SERVED_VERSION
-
-
-def plain(rows) -> list[dict]:
-    """Table rows as JSON-ready dicts: NumPy scalars as Python's, a missing value as null."""
-    return [{name: _plain(value) for name, value in row.items()} for row in rows]
-
-
-def _plain(value):
-    if isinstance(value, float | np.floating) and np.isnan(value):  # a table's missing number
-        return None
-    if isinstance(value, datetime | np.datetime64):  # JSON's: ISO 8601 text
-        return timestamps.as_text(value)
-    return value.item() if hasattr(value, "item") else value
 
 
 def answered(contract: Contract, answer: dict) -> np.ndarray:
@@ -178,7 +165,7 @@ class TestService:
         contract, segment = use_case.contract, use_case.segment
         values = next(f for f in contract.features if f.name == segment).categories
         firsts = [orders[orders[segment] == value].iloc[0] for value in values]
-        batch = plain(row[contract.feature_names] for row in firsts)
+        batch = contract.requests(pd.DataFrame(firsts))
         with TestClient(create_app(str(path))) as client:
             answer = client.post("/predict", json=batch).json()
             version = client.get("/version").json()
