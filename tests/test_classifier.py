@@ -146,6 +146,8 @@ def test_an_edit_to_the_feature_code_is_refused_until_a_model_is_trained_with_it
         refused = run(f"make score INPUT={orders} OUTPUT={scores}", late, check=False)
         assert refused.returncode != 0 and not scores.exists()
         assert "another version of the feature code" in refused.stdout + refused.stderr
+        assert "Warning:" in (summary := run("make summary", late).stdout), summary
+        assert "make repro" in summary.split("Warning:")[1]
     finally:
         code.write_text(original)
     assert "features.py" not in run("uv run --frozen dvc status train", late).stdout

@@ -35,7 +35,9 @@ def test_a_violation_names_each_column_check_and_rows(orders: pd.DataFrame) -> N
         CONTRACT.validate(broken, source="orders.csv")
     report = str(violation.value)
     assert "orders.csv" in report
-    assert f"'{numeric.name}'" in report and "rows [3, 5] (from 0)" in report
+    keys = orders[CONTRACT.key].loc[[3, 5]].tolist()  # what finds them in the team's file
+    assert f"'{numeric.name}'" in report
+    assert f"rows [3, 5] (from 0; {CONTRACT.key} {keys})" in report
     assert f"'{categorical.name}'" in report and "atlantis" in report
 
 

@@ -150,6 +150,9 @@ def test_a_served_order_the_code_gives_no_value_is_a_422_naming_it(tmp_path, row
         assert refused.status_code == 422
         assert "'minutes_at_speed' (tests.test_derived_features.erratic)" in refused.text
         assert "no value for 1 rows, e.g. rows [1]" in refused.json()["detail"]
+        sent = client.post("/predict", json=good | {"minutes_at_speed": 3.0})  # never a field
+        assert sent.status_code == 422
+        assert "a derived feature, which the model computes" in sent.json()["detail"][0]["msg"]
 
 
 def test_code_that_fails_on_the_contracts_samples_keeps_the_service_unready(tmp_path, rows):

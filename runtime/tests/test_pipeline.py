@@ -12,7 +12,7 @@ from pathlib import Path
 
 import mlflow
 
-from goldenpath.core import model_io
+from goldenpath.core import model_io, project
 from goldenpath.core.champion import ChampionRecord
 from goldenpath.core.contract import Contract, Feature
 from goldenpath.core.fanout import SCHEDULER
@@ -24,6 +24,7 @@ from goldenpath.jobs import train_segments
 from goldenpath.serving.model import load_served_model
 
 from .champions import SMALL_MODEL
+from .conftest import forget_the_use_case
 from .pipeline import SOURCE, registry, run_pipeline, run_stage
 from .usecase import CONTRACT, USE_CASE
 
@@ -93,6 +94,25 @@ def test_the_margin_decides_how_much_better_is_enough(workspace, monkeypatch) ->
     assert held["candidate"]["holdout_mae"] < held["champion_before"]["holdout_mae"]
     assert not held["promoted"]
     assert run_pipeline(monkeypatch, "promotion.min_improvement=0.0")["promoted"]
+
+
+def test_a_champion_of_other_feature_code_is_compared_by_its_recorded_figure(
+    workspace, monkeypatch
+) -> None:
+    """It cannot predict with the new code, but it was trained on the same rows: its holdout
+    figure at promotion is the one to beat, not nothing (a trial's finding)."""
+    run_pipeline(monkeypatch)
+    before = ChampionRecord.read(Path("models/champion"))
+    monkeypatch.setenv(project.OVERRIDE, "tests.usecase:RIDE_USE_CASE")
+    forget_the_use_case()
+    try:
+        held = run_pipeline(monkeypatch, "promotion.min_improvement=0.99")
+    finally:
+        forget_the_use_case()
+    assert held["champion_before"]["holdout_mae"] == before.holdout["mae"]
+    assert not held["promoted"], held
+    assert any("recorded at its promotion" in note for note in held["notes"]), held["notes"]
+    assert ChampionRecord.read(Path("models/champion")).run_id == before.run_id
 
 
 def test_a_queued_experiment_registers_nothing(workspace, monkeypatch, tmp_path_factory) -> None:

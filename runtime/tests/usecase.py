@@ -7,13 +7,14 @@ name it with GOLDENPATH_USE_CASE=tests.usecase:USE_CASE (conftest.py), as a proj
 names its own through its entry point.
 """
 
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from goldenpath import Contract, Feature, UseCase
+from goldenpath import Contract, Derived, Feature, UseCase
 
 CITIES = ("lisbon", "porto", "madrid")
 SPEED_KMH = {"lisbon": 17.0, "porto": 20.0, "madrid": 22.0}
@@ -131,3 +132,15 @@ LATENESS = Feature(
     "lateness", "Under 20, 20 to 30, over 30 minutes", str, categories=("early", "on_time", "late")
 )
 LATENESS_USE_CASE = _classification("lateness-test", LATENESS, [20.0, 30.0], "multiclass")
+
+
+def ride_minutes(rows: pd.DataFrame) -> pd.Series:
+    """A derived feature: the ride at the city's usual speed."""
+    return rows["distance_km"] / rows["city"].map(SPEED_KMH) * 60
+
+
+RIDE = Derived(
+    Feature("ride_minutes", "The ride at the usual speed", float, 0.0, 120.0), ride_minutes
+)
+# The same use case with feature code: the same table, another model.
+RIDE_USE_CASE = replace(USE_CASE, contract=replace(CONTRACT, derived=(RIDE,)))

@@ -40,8 +40,30 @@ def main() -> None:
         "  make serve                  serve it on http://127.0.0.1:8000 (API docs at /docs)\n"
         "  make ui                     browse runs and registry on http://127.0.0.1:5000\n"
         + _another_model()
-        + "  data/external/README.md     train on your own data\n"
+        + _own_data()
+        + _fits(champion)
     )
+
+
+def _own_data() -> str:
+    from .core.params import load_params
+
+    if load_params().data.source != "synthetic":  # the team's own table is the source
+        return ""
+    return "  data/external/README.md     train on your own data\n"
+
+
+def _fits(champion: ChampionRecord) -> str:
+    """A warning when the champion no longer fits the project (its contract or feature code
+    changed since it was trained): the service and make score would refuse it."""
+    from .core import model_io
+
+    what = f"{champion.model_name} version {champion.model_version}"
+    try:
+        model_io.check_fits(CHAMPION_DIR, use_case().contract, what)
+    except model_io.IncompatibleModel as problem:
+        return f"\nWarning: {problem}\n"
+    return ""
 
 
 def _another_model() -> str:

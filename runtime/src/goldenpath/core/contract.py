@@ -188,7 +188,9 @@ class Contract:
         except SchemaErrors as errors:
             named = {self.key, *self.feature_names, self.target.name}
             unused = [str(column) for column in table.columns if column not in named]
-            report = _report(errors.failure_cases, source, unused, self._target_hint(table))
+            keys = table[self.key] if self.key in table.columns else None
+            hints = self._target_hint(table)
+            report = _report(errors.failure_cases, source, unused, hints, keys=keys)
             raise ContractViolation(report) from None
         return _typed(validated, (*self.features, self.target))
 
@@ -323,7 +325,10 @@ class Contract:
             return outcomes.validate(table, lazy=True)
         except SchemaErrors as errors:
             hints = self._target_hint(table)
-            raise ContractViolation(_report(errors.failure_cases, source, [], hints)) from None
+            keys = table[self.key] if self.key in table.columns else None
+            raise ContractViolation(
+                _report(errors.failure_cases, source, [], hints, keys=keys)
+            ) from None
 
 
 # An example-data generator: (rows, seed) -> a labelled table that honours the contract.
@@ -461,8 +466,15 @@ TABLE_CHECKS = {"column_in_dataframe": "columns the contract needs and the table
 
 
 def _report(
-    failures: pd.DataFrame, source: str, unused: list[str], hints: list[str], examples: int = 5
+    failures: pd.DataFrame,
+    source: str,
+    unused: list[str],
+    hints: list[str],
+    examples: int = 5,
+    keys: pd.Series | None = None,
 ) -> str:
+    """The report of a table's `failures`, naming each failing row by its position and, with
+    `keys` (the table's key column), its key: what finds it in the team's own file."""
     lines = [f"{source} breaks the data contract (the features in the project's usecase.py):"]
     for (column, check), group in failures.groupby(["column", "check"], sort=False, dropna=False):
         values = group["failure_case"].head(examples).tolist()
@@ -472,7 +484,10 @@ def _report(
                 lines.append(f"    (columns it has that the contract does not name: {unused})")
             continue
         rows = group["index"].dropna().astype(int).tolist()
-        where = f"{len(rows)} rows, e.g. rows {rows[:examples]} (from 0)" if rows else "all rows"
+        where = f"{len(rows)} rows, e.g. rows {rows[:examples]} (from 0" if rows else "all rows"
+        if rows:
+            named = keys.reindex(rows[:examples]).tolist() if keys is not None else []
+            where += f"; {keys.name} {named})" if named and column != keys.name else ")"
         lines.append(f"  - column {column!r} fails {check}: {where}; values {values}")
     lines += [f"  ({hint})" for hint in hints]
     lines.append(

@@ -261,7 +261,8 @@ def metadata(uri: str) -> dict[str, str]:
 def check_fits(uri: str, contract: Contract, what: str) -> None:
     """IncompatibleModel unless the model at `uri` takes exactly the contract's features."""
     mlmodel = _mlmodel(uri)
-    problems = _feature_code_problems(mlmodel.get("metadata") or {}, contract)
+    code = _feature_code_problems(mlmodel.get("metadata") or {}, contract)
+    problems = list(code)
     if signature := mlmodel.get("signature"):  # else a model saved by hand: nothing to compare
         takes = {spec["name"]: spec["type"] for spec in json.loads(signature["inputs"])}
         wants = {f.name: _signature_type(f) for f in contract.features}
@@ -276,6 +277,13 @@ def check_fits(uri: str, contract: Contract, what: str) -> None:
         ]
     if not problems:
         return
+    if problems == code:  # the contract's columns fit: only the feature code moved on
+        raise IncompatibleModel(
+            f"{what} does not fit this project's feature code: {'; '.join(problems)}. Train"
+            " one with the installed code (`make repro`; on the local stack, `make"
+            " repro-on-stack`), or put back the code it was trained with (`git diff` shows"
+            " the edit)."
+        )
     if uri.startswith("models:/"):  # a registry's: the stack's, or a team server's
         remedy = (
             "Register one trained with this contract (`make repro-on-stack` on the local"

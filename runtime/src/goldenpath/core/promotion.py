@@ -106,6 +106,8 @@ class Gate:
         baseline_figures = baseline(self.holdout, predicted, self.contract, self.segment, self.task)
         champion = champion_uri(champion_dir, self.registry, self.server)
         old_score = self.score(*champion) if champion else None
+        if champion and old_score is None:
+            old_score = self._recorded(champion[0], candidate)
         same = champion is not None and self._run_of(champion[0]) == candidate.run_id
         promoted = same or self.wins(new_score, old_score)
 
@@ -149,6 +151,25 @@ class Gate:
             champion_score=new_score if promoted or old_score is None else old_score,
             notes=self.notes,
         )
+
+    def _recorded(self, uri: str, candidate: Candidate) -> float | None:
+        """The champion's holdout figure recorded at its promotion, when it cannot predict
+        here (another contract or feature code: noted) but was trained on the candidate's
+        training data: the same split, so the same holdout rows, and a figure that still
+        compares. None otherwise: the candidate is then promoted without a comparison."""
+        if uri.startswith("models:/"):
+            record = self.registry.describe(self.registry.resolve(uri))
+        else:
+            record = ChampionRecord.read(Path(uri))
+        trained_on = model_io.metadata(str(candidate.model_dir)).get("dvc.data_md5")
+        if record is None or record.metric != self.metric or record.data_md5 != trained_on:
+            return None
+        if (figure := record.holdout.get(self.metric)) is not None:
+            self.notes.append(
+                f"compared with the champion's holdout {self.metric} recorded at its promotion"
+                f" ({figure}): it was trained on the same data, and cannot predict here"
+            )
+        return figure
 
     @property
     def threshold(self) -> float | None:

@@ -91,6 +91,7 @@ class PredictEndpoint:
         many = Annotated[list[order], Field(min_length=1, max_length=MAX_ORDERS)]
         self.many_orders = TypeAdapter(many)
         self.target = contract.target.name
+        self.derived = contract.derived_names
         self.predict = predict
         self.body_timeout_s = body_timeout_s
         self.overloaded = overloaded  # True: refuse before parsing the body, the costly part
@@ -125,7 +126,7 @@ class PredictEndpoint:
             else:
                 orders = [self.one_order.validate_json(body)]
         except ValidationError as error:
-            return 422, _field_errors(error, self.target), []
+            return 422, _field_errors(error, self.target, self.derived), []
         try:
             answer = await self.predict([order.model_dump() for order in orders])
         except NotReady as problem:
@@ -170,11 +171,11 @@ def _detail(message: str) -> bytes:
     return to_json({"detail": message})
 
 
-def _field_errors(error: ValidationError, target: str) -> bytes:
+def _field_errors(error: ValidationError, target: str, derived: list[str]) -> bytes:
     """422 in FastAPI's shape (`loc` starts with "body"), bounded whatever the request."""
     detail = []
     for e in error.errors(include_url=False, include_context=False)[:MAX_ERRORS]:
-        message = _message(e, target)
+        message = _message(e, target, derived)
         entry = {"type": e["type"], "loc": ["body", *map(_short, e["loc"])], "msg": message}
         if _echoable(e["input"]):
             entry["input"] = e["input"]
@@ -196,13 +197,16 @@ def _unseen_errors(unseen: UnseenValues, many: bool) -> bytes:
     return to_json({"detail": detail, "error_count": len(unseen.found)})
 
 
-def _message(error: Any, target: str) -> str:
+def _message(error: Any, target: str, derived: list[str]) -> str:
     """pydantic's message, bounded: a category of 3,000 values must not spell them all.
-    A field the contract does not name says what it is: the target, or not a feature."""
+    A field the contract does not name says what it is: the target, a derived feature, or
+    not a feature."""
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         if error["loc"][-1] == target:
             return f"{target} is the target, which the service predicts: leave it out"
+        if error["loc"][-1] in derived:
+            return "a derived feature, which the model computes from the others: leave it out"
         return "not a feature of the contract (a typo? every feature: GET /openapi.json)"
     if len(message) <= MAX_MESSAGE:
         return message
