@@ -5,7 +5,8 @@ pipeline (a champion gated by log-loss), the service answering each class's prob
 `make score`, `make monitor` on a normal then a changed week, and an edit to its feature
 code refused until a model is trained with it. Once, shared. Its contract has the
 real-world kinds of feature: a nullable one (`prep_time_min`), a 2,000-value id
-(`restaurant_id`), a time (`ordered_at`) and a derived one (`ride_minutes`, features.py).
+(`restaurant_id`), a time (`ordered_at`), a bool (`priority`) and a derived one
+(`ride_minutes`, features.py).
 """
 
 import json
@@ -59,17 +60,21 @@ def test_the_service_answers_the_class_and_each_class_probability(late) -> None:
         # prep_time_min is nullable: null, or left out, is a missing value the model knows.
         unannounced = {k: v for k, v in order.items() if k != "prep_time_min"}
         at_night = order | {"ordered_at": "2026-03-06T03:15:00+01:00"}  # an offset: in UTC
-        orders = [order, at_night, order | {"prep_time_min": None}, unannounced]
+        priority = order | {"priority": True}  # a bool: JSON's true or false
+        orders = [order, at_night, order | {"prep_time_min": None}, unannounced, priority]
         status, _, body = service.request("POST", "/predict", orders)
         assert status == 200, body
         answer = json.loads(body)
-        assert set(answer["late"]) <= set(CLASSES) and len(answer["late"]) == 4
+        assert set(answer["late"]) <= set(CLASSES) and len(answer["late"]) == 5
         assert answer["probabilities"][2] == answer["probabilities"][3]
         assert answer["probabilities"][2] != answer["probabilities"][0]
         assert answer["probabilities"][1] != answer["probabilities"][0]  # its hour is learnt
-        refused = order | {"ordered_at": "yesterday", "restaurant_id": 42}
+        late = [p["yes"] for p in answer["probabilities"]]
+        assert late[4] < late[0]  # the first free courier: less often late
+        refused = order | {"ordered_at": "yesterday", "restaurant_id": 42, "priority": 1}
         status, _, body = service.request("POST", "/predict", refused)
         assert status == 422 and b"ordered_at" in body and b"restaurant_id" in body, body
+        assert b"priority" in body, body
         for probabilities in answer["probabilities"]:
             assert list(probabilities) == CLASSES
             assert abs(sum(probabilities.values()) - 1) < 1e-3
@@ -85,7 +90,7 @@ def test_the_service_answers_the_class_and_each_class_probability(late) -> None:
 SCORE_INPUT = """\
 import sys
 import pandas as pd
-rows = pd.read_parquet("data/split/holdout.parquet").head(300)
+rows = pd.read_parquet("data/split/holdout.parquet", use_threads=False).head(300)
 assert rows["prep_time_min"].isna().any()  # scored too: the feature is nullable
 bad = rows.head(1).assign(city="atlantis")
 pd.concat([rows, bad]).drop(columns="late").to_parquet(sys.argv[1])
@@ -98,7 +103,7 @@ def test_make_score_writes_the_class_and_its_probabilities(late, tmp_path) -> No
     done = run(f"make score INPUT={orders} OUTPUT={scores}", late).stdout
     assert "Scored 300 of 301 rows" in done, done
     check = (
-        "import pandas as pd, sys; s = pd.read_parquet(sys.argv[1]); "
+        "import pandas as pd, sys; s = pd.read_parquet(sys.argv[1], use_threads=False); "
         "print(s.columns.tolist(), sorted(s.prediction.unique()) <= ['no', 'yes'], "
         "((s.probability_no + s.probability_yes - 1).abs() < 1e-3).all())"
     )

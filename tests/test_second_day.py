@@ -53,7 +53,7 @@ def test_after_a_rename_lightgbm_trains_on_a_local_table_and_serves(trained: Pat
         run("git commit -q --allow-empty -m 'After the move'", renamed)  # the git hooks run
         table = "data/external/local.parquet"
         script = (
-            "import pandas as pd; pd.read_parquet('data/raw/table.parquet')"
+            "import pandas as pd; pd.read_parquet('data/raw/table.parquet', use_threads=False)"
             f".sample(4000, random_state=1).to_parquet('{table}')"
         )
         run(f'uv run --frozen python -c "{script}"', renamed)
@@ -80,7 +80,8 @@ def test_a_branch_with_own_data_and_a_new_feature_leaks_nothing_to_main(
     try:
         # Their own table: Parquet, behind a URL, another distribution, one more feature.
         script = (
-            "import pandas as pd; t = pd.read_parquet('data/raw/table.parquet').head(5000);"
+            "import pandas as pd;"
+            " t = pd.read_parquet('data/raw/table.parquet', use_threads=False).head(5000);"
             " t['distance_km'] = (t['distance_km'] * 1.6).clip(0.1, 30.0);"
             " t['basket_value'] = (8 * t['items'] + 3.5).round(2);"
             " t['delivery_minutes'] = (t['delivery_minutes'] + t['basket_value'] / 40)"

@@ -220,7 +220,8 @@ def test_serve_answers_as_the_champion_does_in_process(stack: Path) -> None:
     script = (
         "import json, mlflow, pandas as pd\n"
         "from stack_check.usecase import CONTRACT\n"
-        "rows = pd.read_parquet('data/split/holdout.parquet').head(50)[CONTRACT.feature_names]\n"
+        "rows = pd.read_parquet('data/split/holdout.parquet', use_threads=False)"
+        ".head(50)[CONTRACT.feature_names]\n"
         "model = mlflow.sklearn.load_model('models:/stack-check@champion')\n"
         "print(json.dumps({'orders': rows.to_dict(orient='records'),"
         " 'minutes': model.predict(rows).round(2).tolist()}))\n"

@@ -284,3 +284,9 @@ def test_a_binary_target_given_as_0_and_1_says_which_class_each_is(labels) -> No
     with pytest.raises(ContractViolation) as violation:
         contract.validate(table, "t.csv")
     assert "holds 0/1" not in str(violation.value)
+
+
+def test_a_passthrough_column_has_a_name_of_its_own() -> None:
+    with pytest.raises(InvalidContract, match=r"names \['items'\] twice: .* passthrough"):
+        replace(CONTRACT, passthrough=("items",))
+    assert replace(CONTRACT, passthrough=["note"]).passthrough == ("note",)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from goldenpath.core import project
 from goldenpath.core.contract import Feature
 from goldenpath.core.problems import Problem
 from goldenpath.core.rows import REASON, check_rows
@@ -15,6 +16,7 @@ from goldenpath.io import batches
 from goldenpath.jobs.score import ScoringProblem, rejects_path, score
 from goldenpath.serving.model import load_served_set
 
+from .conftest import forget_the_use_case
 from .usecase import CONTRACT, USE_CASE
 
 KEY = CONTRACT.key
@@ -164,6 +166,30 @@ def test_a_table_broken_midway_leaves_no_output(model_dir, here, monkeypatch) ->
         score(folder, output, str(model_dir), batch_rows=100)
     assert output.read_bytes() == b"an earlier run's"  # untouched: not replaced half-written
     assert sorted(path.name for path in here.iterdir()) == ["orders", "scores.parquet"]
+
+
+def test_passthrough_columns_reach_each_score_as_they_came(model_dir, here, monkeypatch) -> None:
+    monkeypatch.setenv(project.OVERRIDE, "tests.usecase:NOTED_USE_CASE")
+    forget_the_use_case()
+    orders = CONTRACT.samples(40).drop(columns=CONTRACT.target.name)
+    orders = orders.assign(note=[f"call {i}" for i in range(40)], shop_ref=np.arange(40) * 10)
+    orders.loc[3, "city"] = "atlantis"  # rejected: its columns with it
+    try:
+        orders.to_parquet(here / "a.parquet")
+        score(here / "a.parquet", here / "scores.parquet", str(model_dir))
+        scores = pd.read_parquet(here / "scores.parquet")
+        kept = orders.drop(index=3)
+        assert scores["note"].tolist() == kept["note"].tolist()
+        assert scores["shop_ref"].tolist() == kept["shop_ref"].tolist()  # a number still
+        assert pd.read_parquet(rejects_path(here / "scores.parquet"))["note"].tolist() == ["call 3"]
+        orders.to_csv(here / "a.csv", index=False)
+        score(here / "a.csv", here / "from-csv.parquet", str(model_dir))
+        assert pd.read_parquet(here / "from-csv.parquet")["shop_ref"].iloc[0] == "0"  # text
+        orders.drop(columns="shop_ref").to_parquet(here / "b.parquet")
+        with pytest.raises(ScoringProblem, match=r"lacks 1 of the contract's columns.*: shop_ref"):
+            score(here / "b.parquet", here / "b-scores.parquet", str(model_dir))
+    finally:
+        forget_the_use_case()
 
 
 def test_bad_arguments_are_named(workspace, model_dir, tmp_path) -> None:

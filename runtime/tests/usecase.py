@@ -144,3 +144,5 @@ RIDE = Derived(
 )
 # The same use case with feature code: the same table, another model.
 RIDE_USE_CASE = replace(USE_CASE, contract=replace(CONTRACT, derived=(RIDE,)))
+# Columns a scored table carries to its scores, which the model never takes.
+NOTED_USE_CASE = replace(USE_CASE, contract=replace(CONTRACT, passthrough=("note", "shop_ref")))

@@ -40,6 +40,7 @@ HOUR_WEIGHTS = np.array([1, 1, 1, 1, 1, 1, 1, 2, 3, 3, 4, 6, 9, 9, 6, 4, 4, 5, 7
 PROMISED_MINUTES = 45.0  # an order delivered later is late (about one in six)
 UNANNOUNCED = 0.08  # the share of orders whose restaurant announced no preparation time
 RESTAURANTS = 2000  # restaurant ids: a few big ones, a long tail
+PRIORITY_SHARE = 0.15  # orders whose customer paid for priority: the first free courier
 {%- endif %}
 
 
@@ -99,6 +100,11 @@ def generate_orders(n_orders: int, seed: int, cities: dict[str, City] = CITIES) 
     speed = dynamics["speed_kmh"].to_numpy() * np.vectorize(WEATHER_SPEED.get)(weather)
     speed *= np.where(rush, dynamics["rush_slowdown"], 1.0) * np.where(weekday >= 5, 1.08, 1.0)
     courier_wait = dynamics["courier_wait"].to_numpy() * courier_load**1.5
+{%- if cookiecutter.example == "late_delivery" %}
+    # Drawn from a stream of its own: every other column is what it was without it.
+    priority = np.random.default_rng([seed, 1]).random(n_orders) < PRIORITY_SHARE
+    courier_wait = np.where(priority, 0.3, 1.0) * courier_wait
+{%- endif %}
     # The courier picks up when both the food and the courier are ready.
     minutes = (
         np.maximum({% if cookiecutter.example == "late_delivery" %}prep * kitchen{% else %}prep{% endif %}, courier_wait)
@@ -130,6 +136,7 @@ def generate_orders(n_orders: int, seed: int, cities: dict[str, City] = CITIES) 
             "weather": weather,
 {%- if cookiecutter.example == "late_delivery" %}
             "restaurant_id": np.char.add("r", np.char.zfill(restaurant.astype(str), 4)),
+            "priority": priority,
             "late": np.where(minutes > PROMISED_MINUTES, "yes", "no"),
 {%- else %}
             "delivery_minutes": np.clip(minutes, 1.0, 240.0).round(1),

@@ -54,6 +54,7 @@ CONTRACT = Contract(
 {%- if cookiecutter.example == "late_delivery" %}
         # high_cardinality: too many to list; learnt from the table, any text in a request.
         Feature("restaurant_id", "The restaurant", str, high_cardinality=True),
+        Feature("priority", "The customer paid for priority delivery", bool),
 {%- endif %}
     ),
     # Computed by the project's code (features.py), inside the model: never in a request.
@@ -91,6 +92,7 @@ CONTRACT = Contract(
         "weather": "rain",
 {%- if cookiecutter.example == "late_delivery" %}
         "restaurant_id": "r0042",
+        "priority": False,
 {%- endif %}
     },
 )

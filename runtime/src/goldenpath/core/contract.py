@@ -40,19 +40,25 @@ class Contract:
     # Features the model takes that rows do not carry: the project's code computes them
     # from the features above, inside the model (core/derived.py).
     derived: tuple[Derived, ...] = ()
+    # Columns of a table to score that the model never takes, copied to each row's score
+    # (`make score`): a name, a reference the scores are read with.
+    passthrough: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "derived", tuple(self.derived))  # a list, hashable
+        object.__setattr__(self, "passthrough", tuple(self.passthrough))
         if not all(isinstance(one, Derived) for one in self.derived):
             raise InvalidContract(
                 "the contract's derived features (usecase.py): give each as"
                 " Derived(Feature(...), function)"
             )
         names = [*self.feature_names, *self.derived_names, self.target.name, self.key]
+        names += self.passthrough
         if twice := sorted({name for name in names if names.count(name) > 1}):
             raise InvalidContract(
                 f"the contract (usecase.py) names {twice} twice: the features, the derived"
-                " features, the target and the key each need a name of their own"
+                " features, the target, the key and the passthrough columns each need a name"
+                " of their own"
             )
         self._check_task()
         missing = [name for name in self.feature_names if name not in self.example]

@@ -34,7 +34,8 @@ UNSEEN_WHY = "is a value the model never saw in training (unseen='refuse')"
 def check_rows(
     contract: Contract, batch: pd.DataFrame, refused: Mapping[str, frozenset[str]] | None = None
 ) -> CheckedRows:
-    """`batch` (the key and every feature, as read) split into scorable and rejected rows.
+    """`batch` (the key, every feature and the passthrough columns, as read) split into
+    scorable and rejected rows.
 
     `refused`: the values the model learnt of each feature of unseen="refuse", the only
     ones it takes (modeling.unseen_refused)."""
@@ -71,8 +72,10 @@ def check_rows(
         )
         reasons.loc[given.index] = refusals(given, contract.derived)  # these had no reason yet
         passed = reasons == ""
+    copied = {name: batch.loc[passed, name].to_numpy() for name in contract.passthrough}
     scorable = pd.DataFrame(
         {contract.key: key[passed].astype(np.int64)}
+        | copied
         | {
             feature.name: typed[feature.name][passed].to_numpy(dtype=feature.column_dtype)
             for feature in contract.features

@@ -4,15 +4,16 @@
     (make score INPUT=orders.parquet OUTPUT=scores.parquet [MODEL=models:/eta@champion])
 
 INPUT is a CSV or Parquet file, or a folder of them; it holds the contract's key and
-features (other columns are ignored). The rows are read in batches (bounded memory,
-the next batch read while one is scored), checked row by row against the contract
-(core/rows.py): a row that breaks it goes to OUTPUT's `.rejects.parquet` with its
-reasons, the others are predicted by their segment's model where it has one, as the
-service routes them, each with the key, the model's name and version. A classifier's
-`prediction` is the class the service answers, beside a `probability_<class>` column
-for each class. OUTPUT, Parquet,
-appears only once complete. The run is recorded in the use case's MLflow experiment
-with its counts. The models predict on every core (the service's workers use one each).
+features, and its passthrough columns, which each score carries as they came (a Parquet
+column's type kept, a CSV's as text); other columns are ignored. The rows are read in
+batches (bounded memory, the next batch read while one is scored), checked row by row
+against the contract (core/rows.py): a row that breaks it goes to OUTPUT's
+`.rejects.parquet` with its reasons, the others are predicted by their segment's model
+where it has one, as the service routes them, each with the key, the model's name and
+version. A classifier's `prediction` is the class the service answers, beside a
+`probability_<class>` column for each class. OUTPUT, Parquet, appears only once
+complete. The run is recorded in the use case's MLflow experiment with its counts. The
+models predict on every core (the service's workers use one each).
 """
 
 import argparse
@@ -29,6 +30,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..core.contract import Contract
 from ..core.modeling import unseen_refused
@@ -83,7 +85,7 @@ def score(source: Path, output: Path, model_uri: str, batch_rows: int = BATCH_RO
     served = load_served_set(model_uri, contract, one_thread=False)  # the model fits, first
     task = served.main.task(contract)
     files = table_files(source)
-    columns = [contract.key, *contract.feature_names]
+    columns = [contract.key, *contract.feature_names, *contract.passthrough]
     for path in files:  # every file checked before anything is written
         if missing := [name for name in columns if name not in columns_of(path)]:
             them = "it" if len(missing) == 1 else "them"
@@ -97,7 +99,7 @@ def score(source: Path, output: Path, model_uri: str, batch_rows: int = BATCH_RO
     rejects = rejects_path(output)
     reject_schema = pa.schema([(name, pa.string()) for name in [*columns, REASON, SOURCE]])
     with (
-        ParquetOutput(output, _scores_schema(contract, task)) as scores,
+        ParquetOutput(output, _scores_schema(contract, task, files[0])) as scores,
         ParquetOutput(rejects, reject_schema, keep_empty=False) as rejected,
     ):
         for path, batch in _read_ahead(files, columns, batch_rows):
@@ -133,7 +135,13 @@ def score(source: Path, output: Path, model_uri: str, batch_rows: int = BATCH_RO
     return "\n".join(lines)
 
 
-def _scores_schema(contract: Contract, task: Task) -> pa.Schema:
+def _scores_schema(contract: Contract, task: Task, first: Path) -> pa.Schema:
+    """The key, the answer, the model, then the passthrough columns (typed as `first`, the
+    first file, has them: every file's must fit)."""
+    kinds = dict.fromkeys(contract.passthrough, pa.string())  # a CSV's, read as text
+    if first.suffix.lower() != ".csv":
+        schema = pq.ParquetFile(first).schema_arrow
+        kinds = {name: schema.field(name).type for name in contract.passthrough}
     if task.is_classification:
         answer = [("prediction", pa.string())]
         answer += [(PROBABILITY.format(value), pa.float64()) for value in task.classes]
@@ -145,6 +153,7 @@ def _scores_schema(contract: Contract, task: Task) -> pa.Schema:
             *answer,
             ("model_name", pa.string()),
             ("model_version", pa.string()),
+            *kinds.items(),
         ]
     )
 
@@ -175,6 +184,7 @@ def _predict(served: ServedSet, segment: str, contract: Contract, task: Task, ro
             **answer,
             "model_name": names,
             "model_version": versions,
+            **{name: rows[name].to_numpy() for name in contract.passthrough},
         }
     )
 

@@ -15,7 +15,7 @@ a failing model call logs one line, not a traceback.
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
@@ -171,7 +171,7 @@ def _detail(message: str) -> bytes:
     return to_json({"detail": message})
 
 
-def _field_errors(error: ValidationError, target: str, derived: list[str]) -> bytes:
+def _field_errors(error: ValidationError, target: str, derived: Sequence[str] = ()) -> bytes:
     """422 in FastAPI's shape (`loc` starts with "body"), bounded whatever the request."""
     detail = []
     for e in error.errors(include_url=False, include_context=False)[:MAX_ERRORS]:
@@ -197,7 +197,7 @@ def _unseen_errors(unseen: UnseenValues, many: bool) -> bytes:
     return to_json({"detail": detail, "error_count": len(unseen.found)})
 
 
-def _message(error: Any, target: str, derived: list[str]) -> str:
+def _message(error: Any, target: str, derived: Sequence[str] = ()) -> str:
     """pydantic's message, bounded: a category of 3,000 values must not spell them all.
     A field the contract does not name says what it is: the target, a derived feature, or
     not a feature."""
