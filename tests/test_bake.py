@@ -78,9 +78,10 @@ def test_answers_reach_the_files(baked) -> None:
     assert pyproject["project"]["requires-python"] == f">={python},<3.{minor + 1}"
     assert pyproject["tool"]["uv"]["build-backend"]["module-name"] == package
     assert not (project / ".python-version").exists()  # it would hide a pyenv-installed uv
-    # The project's own code is its use case; the machinery is the goldenpath runtime's.
+    # The project's own code is its use case and its feature code; the machinery is the
+    # goldenpath runtime's.
     own = {path.name for path in (project / "src" / package).iterdir()}
-    assert own == {"__init__.py", "usecase.py", "synthetic.py"}, own
+    assert own == {"__init__.py", "usecase.py", "features.py", "synthetic.py"}, own
     entry_point = pyproject["project"]["entry-points"]["goldenpath"]["use_case"]
     assert entry_point == f"{package}.usecase:USE_CASE"
     # The runtime comes from the index answered, or else from the wheel bundled in wheels/.
