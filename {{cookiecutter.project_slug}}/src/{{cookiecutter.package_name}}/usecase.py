@@ -57,13 +57,6 @@ CONTRACT = Contract(
         Feature("priority", "The customer paid for priority delivery", bool),
 {%- endif %}
     ),
-    # Computed by the project's code (features.py), inside the model: never in a request.
-    derived=(
-        Derived(
-            Feature("ride_minutes", "The ride at the weather's usual speed", float, 0.0, 200.0),
-            features.ride_minutes,
-        ),
-    ),
 {%- if cookiecutter.example == "late_delivery" %}
     # A binary classification: the classes are the target's categories, the positive last.
     target=Feature(
@@ -77,6 +70,13 @@ CONTRACT = Contract(
     target=Feature("delivery_minutes", "Minutes from order to delivery", float, 1.0, 240.0),
 {%- endif %}
     key="order_id",
+    # Computed by the project's code (features.py), inside the model: never in a request.
+    derived=(
+        Derived(
+            Feature("ride_minutes", "The ride at the weather's usual speed", float, 0.0, 200.0),
+            features.ride_minutes,
+        ),
+    ),
     example={
         "distance_km": 3.2,
         "prep_time_min": 12.0,
