@@ -1,9 +1,10 @@
-"""The suites a project runs (goldenpath.testing) pass on a multiclass project as well.
+"""The suites a project runs (goldenpath.testing) pass on a multiclass project and on a
+regression with feature code.
 
-A project of the tests' lateness use case, with classifier configs in conf/model/: the
-suites are run by pytest in a process of their own, as a project's `make test` runs
-them. (A regression's project and a binary classifier's run them in the template's
-tests: every bake, and the late-delivery example's, tests/test_classifier.py.)
+A project of one of the tests' use cases (the lateness one with classifier configs in
+conf/model/): the suites are run by pytest in a process of their own, as a project's
+`make test` runs them. (The template's tests run them on every bake, a binary
+classifier's in tests/test_classifier.py; these find a suite's fault before a bake.)
 """
 
 import os
@@ -11,6 +12,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from goldenpath.core import project
 
@@ -27,18 +30,12 @@ CLASSIFIERS = {
 SUITES = ("TestContract", "TestConf", "TestService", "TestApi", "TestPipeline", "TestMonitoring")
 
 
-def test_the_suites_pass_on_a_multiclass_project(tmp_path: Path) -> None:
-    use_case, model = "LATENESS_USE_CASE", "logistic_regression"
+@pytest.mark.parametrize("use_case", ["LATENESS_USE_CASE", "RIDE_USE_CASE"])
+def test_the_suites_pass(use_case: str, tmp_path: Path) -> None:
     root = tmp_path / "project"
     shutil.copytree(PROJECT, root)
-    shutil.rmtree(root / "conf" / "model")
-    (root / "conf" / "model").mkdir()
-    for name, config in CLASSIFIERS.items():
-        (root / "conf" / "model" / f"{name}.yaml").write_text(config)
-    defaults = root / "conf" / "config.yaml"
-    text = defaults.read_text()
-    chosen = next(line for line in text.splitlines() if line.strip().startswith("- model:"))
-    defaults.write_text(text.replace(chosen, f"{chosen.split(':')[0]}: {model}"))
+    if use_case == "LATENESS_USE_CASE":
+        _choose_a_classifier(root, "logistic_regression")
     (root / "checks").mkdir()
     imports = ", ".join(SUITES)
     (root / "checks" / "test_goldenpath.py").write_text(
@@ -59,3 +56,14 @@ def test_the_suites_pass_on_a_multiclass_project(tmp_path: Path) -> None:
     summary = done.stdout.splitlines()[-1]
     assert " passed" in summary and "failed" not in done.stdout
     assert "skipped" not in summary, summary  # a multiclass project is monitored as well
+
+
+def _choose_a_classifier(root: Path, model: str) -> None:
+    shutil.rmtree(root / "conf" / "model")
+    (root / "conf" / "model").mkdir()
+    for name, config in CLASSIFIERS.items():
+        (root / "conf" / "model" / f"{name}.yaml").write_text(config)
+    defaults = root / "conf" / "config.yaml"
+    text = defaults.read_text()
+    chosen = next(line for line in text.splitlines() if line.strip().startswith("- model:"))
+    defaults.write_text(text.replace(chosen, f"{chosen.split(':')[0]}: {model}"))
