@@ -136,7 +136,7 @@ def test_the_teams_code_and_the_pipeline_use_goldenpath(migrated):
     status = run("git status --porcelain", project).stdout
     assert not re.search(r"^(UU|AA|DU|UD) ", status, flags=re.M), status
     usecase = (project / "src" / PACKAGE / "usecase.py").read_text()
-    assert "from goldenpath import Contract, Derived, Feature, UseCase" in usecase
+    assert "from goldenpath import Contract, Feature, UseCase" in usecase
     assert '"priority": 1' in usecase and 'Feature("priority"' in usecase
     assert "example_data=synthetic.generate_orders" in usecase  # the new release's part
     test = (project / "tests" / "test_priority.py").read_text()

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from goldenpath import Derived, Feature
+from goldenpath import Contract, Derived, Feature
 from goldenpath.core import model_io
 from goldenpath.core.contract import InvalidContract
-from goldenpath.core.derived import DeriveFeatures, InvalidDerived
+from goldenpath.core.derived import DeriveFeatures, FeatureCodeFailed, InvalidDerived
 from goldenpath.core.modeling import build_model
 from goldenpath.core.params import ModelParams
 from goldenpath.core.rows import REASON, check_rows
@@ -47,6 +47,13 @@ def minutes_per_item(rows: pd.DataFrame) -> pd.Series:
 def erratic(rows: pd.DataFrame) -> pd.Series:
     """Infinite at exactly 29.5 km, which the contract allows: a bug only a request meets."""
     return 1 / (rows["distance_km"] - 29.5).abs()
+
+
+def fragile(rows: pd.DataFrame) -> pd.Series:
+    """Raises at exactly 29.5 km: the project's bug, not the caller's."""
+    if (rows["distance_km"] == 29.5).any():
+        raise ZeroDivisionError("29.5 km")
+    return rows["distance_km"] * 2
 
 
 RIDE = Feature("minutes_at_speed", "The ride at the city's usual speed", float, 0.0, 120.0)
@@ -81,6 +88,11 @@ def test_a_derived_feature_is_a_top_level_function_and_a_feature_of_its_kind() -
         Derived(RIDE, nested)
     with pytest.raises(InvalidContract, match="is a datetime"):
         Derived(Feature("at", "a time", __import__("datetime").datetime), minutes_at_speed)
+    with pytest.raises(InvalidContract, match=r"'at' \(usecase.py\): give it as Derived"):
+        Derived("at", minutes_at_speed)
+    shop = Feature("shop", "Its shop", str, high_cardinality=True, unseen="refuse")
+    with pytest.raises(InvalidContract, match="refuse the values of the features it is computed"):
+        Derived(shop, minutes_at_speed)
     with pytest.raises(InvalidContract, match=r"names \['items'\] twice"):
         replace(CONTRACT, derived=(Derived(replace(RIDE, name="items"), minutes_at_speed),))
     with pytest.raises(InvalidContract, match=r"remove \['minutes_at_speed'\]"):
@@ -92,7 +104,7 @@ def test_a_derived_feature_is_a_top_level_function_and_a_feature_of_its_kind() -
 def test_code_that_fails_on_the_example_is_refused_when_the_contract_loads() -> None:
     broken = Derived(replace(RIDE, name="broken"), _misspelt)
     with pytest.raises(
-        InvalidDerived, match=r"tests.test_derived_features._misspelt raised KeyError"
+        FeatureCodeFailed, match=r"tests.test_derived_features._misspelt raised KeyError"
     ):
         replace(CONTRACT, derived=(broken,))
 
@@ -148,11 +160,25 @@ def test_a_served_order_the_code_gives_no_value_is_a_422_naming_it(tmp_path, row
         assert client.post("/predict", json=good).status_code == 200
         refused = client.post("/predict", json=[good, bad])
         assert refused.status_code == 422
-        assert "'minutes_at_speed' (tests.test_derived_features.erratic)" in refused.text
-        assert "no value for 1 rows, e.g. rows [1]" in refused.json()["detail"]
+        assert refused.json()["detail"] == [
+            {
+                "type": "derived_value",
+                "loc": ["body", 1],
+                "msg": "tests.test_derived_features.erratic gives minutes_at_speed no value",
+            }
+        ]
         sent = client.post("/predict", json=good | {"minutes_at_speed": 3.0})  # never a field
         assert sent.status_code == 422
         assert "a derived feature, which the model computes" in sent.json()["detail"][0]["msg"]
+
+
+def test_feature_code_that_raises_on_an_order_is_the_services_fault(tmp_path, rows, caplog):
+    good, bad = dict(CONTRACT.example), dict(CONTRACT.example) | {"distance_km": 29.5}
+    with served(tmp_path, rows, fragile) as client:
+        assert client.post("/predict", json=good).status_code == 200
+        failed = client.post("/predict", json=[good, bad])
+    assert failed.status_code == 500  # not a 422 telling the caller to fix the function
+    assert "fragile raised ZeroDivisionError: 29.5 km" in caplog.text
 
 
 def test_code_that_fails_on_the_contracts_samples_keeps_the_service_unready(tmp_path, rows):
@@ -185,30 +211,52 @@ def test_a_batch_answers_each_caller_alone_when_one_callers_rows_fail(rows) -> N
 
 
 def test_a_model_meets_only_the_feature_code_it_was_trained_with(tmp_path, rows, monkeypatch):
-    code = tmp_path / "team_features.py"
-    code.write_text("def ride(rows):\n    return rows['distance_km'] * 3\n")
+    """Its version covers the code, the project's modules it imports and the declaration;
+    not a comment, a docstring or the layout."""
+    package = tmp_path / "team"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "speeds.py").write_text("FACTOR = 3\n")
+    code = package / "features.py"
+    code.write_text(
+        "from .speeds import FACTOR\n\ndef ride(rows):\n    return rows['distance_km'] * FACTOR\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
-    module = importlib.import_module("team_features")
-    contract = replace(CONTRACT, derived=(Derived(RIDE, module.ride),))
-    model = fitted(contract, rows)
+
+    def declared(feature=RIDE) -> Contract:
+        for name in ("team.speeds", "team.features"):
+            if name in sys.modules:
+                importlib.reload(sys.modules[name])
+        ride = importlib.import_module("team.features").ride
+        return replace(CONTRACT, derived=(Derived(feature, ride),))
+
+    model = fitted(declared(), rows)
     folder = tmp_path / "model"
-    trusted = model_io.trusted_types(model, "sklearn", ["team_features."])
+    trusted = model_io.trusted_types(model, "sklearn", ["team."])
     model_io.save_model(model, folder, trusted, {}, rows[CONTRACT.feature_names])
     assert model_io.metadata(str(folder))[model_io.FEATURE_CODE] == model[0].code_version_
-    model_io.check_fits(str(folder), contract, "the model")
+    model_io.check_fits(str(folder), declared(), "the model")
 
-    code.write_text(code.read_text() + "# a comment is a new version too\n")
-    contract = replace(contract, derived=(Derived(RIDE, importlib.reload(module).ride),))
+    code.write_text(
+        '"""The team\'s features."""\nfrom .speeds import FACTOR  # km/h\n\n\n'
+        "def ride(rows):\n    '''Minutes.'''\n    return rows[\"distance_km\"] * FACTOR\n"
+    )
+    model_io.check_fits(str(folder), declared(), "the model")  # the same code, laid out anew
+    wider = replace(RIDE, maximum=RIDE.maximum * 2)
     with pytest.raises(model_io.IncompatibleModel, match="another version of the feature code"):
-        model_io.check_fits(str(folder), contract, "the model")
+        model_io.check_fits(str(folder), declared(wider), "the model")
+    (package / "speeds.py").write_text("FACTOR = 4\n")  # a helper the function imports
+    with pytest.raises(model_io.IncompatibleModel, match="another version of the feature code"):
+        model_io.check_fits(str(folder), declared(), "the model")
     with pytest.raises(model_io.IncompatibleModel, match="no longer declares"):
         model_io.check_fits(str(folder), CONTRACT, "the model")
     plain = fitted(CONTRACT, rows)
     trusted = model_io.trusted_types(plain, "sklearn")
     model_io.save_model(plain, tmp_path / "plain", trusted, {}, rows[CONTRACT.feature_names])
     with pytest.raises(model_io.IncompatibleModel, match="trained without the derived features"):
-        model_io.check_fits(str(tmp_path / "plain"), contract, "the model")
-    sys.modules.pop("team_features")
+        model_io.check_fits(str(tmp_path / "plain"), declared(), "the model")
+    for name in ("team.features", "team.speeds", "team"):
+        sys.modules.pop(name)
 
 
 def test_batch_scoring_rejects_the_rows_the_code_gives_no_value_and_scores_the_rest(rows):

@@ -20,7 +20,8 @@ from pydantic import ValidationError
 from goldenpath import Feature, UseCase
 from goldenpath.core import model_io
 from goldenpath.core.champion import ChampionRecord
-from goldenpath.core.contract import MAX_TEXT, Contract, ContractViolation, InvalidContract
+from goldenpath.core.contract import Contract, ContractViolation, InvalidContract
+from goldenpath.core.feature import MAX_TEXT
 from goldenpath.core.modeling import build_model, unseen_refused
 from goldenpath.core.params import ModelParams
 from goldenpath.core.reference import training_profile

@@ -9,11 +9,14 @@ name is the registered model's. The data source and the model are configuration
 {% if cookiecutter.example == "late_delivery" -%}
 from datetime import datetime
 
-{% endif -%}
 from goldenpath import Contract, Derived, Feature, UseCase
 
 from . import features, synthetic
+{% else -%}
+from goldenpath import Contract, Feature, UseCase
 
+from . import synthetic
+{% endif %}
 CONTRACT = Contract(
     features=(
         Feature("distance_km", "Restaurant to customer, road distance", float, 0.1, 30.0),
@@ -70,6 +73,7 @@ CONTRACT = Contract(
     target=Feature("delivery_minutes", "Minutes from order to delivery", float, 1.0, 240.0),
 {%- endif %}
     key="order_id",
+{%- if cookiecutter.example == "late_delivery" %}
     # Computed by the project's code (features.py), inside the model: never in a request.
     derived=(
         Derived(
@@ -77,6 +81,7 @@ CONTRACT = Contract(
             features.ride_minutes,
         ),
     ),
+{%- endif %}
     example={
         "distance_km": 3.2,
         "prep_time_min": 12.0,

@@ -7,13 +7,16 @@ first step (`DeriveFeatures`) computes it, so training, the service, batch scori
 the monitor run the same code on the same columns: no second implementation to skew.
 
 The saved model names the functions (skops loads them from the installed project) and
-records the version of their code, a hash of their modules' source (`code_version`). A
+records the version of their code, a hash of their modules' code (`code_version`). A
 model whose version is not the installed code's is refused where it loads
 (model_io.check_fits), as one trained with another contract is: a champion never
 meets feature code other than its own.
 """
 
+import ast
 import hashlib
+import importlib
+import importlib.util
 import inspect
 import sys
 from collections.abc import Callable, Sequence
@@ -34,6 +37,11 @@ class InvalidDerived(Problem):
     """A derived feature's code gave values its declaration refuses; str() names them."""
 
 
+class FeatureCodeFailed(Problem):
+    """A derived feature's code raised, or gave no value per row: the project's fault, not
+    the rows' (the service answers it with a 500, not a 422)."""
+
+
 @dataclass(frozen=True)
 class Derived:
     """A feature the model takes that rows do not carry: `compute(rows)` gives it."""
@@ -42,11 +50,19 @@ class Derived:
     compute: Callable[[pd.DataFrame], Any]  # rows -> a value per row: a Series, array or list
 
     def __post_init__(self) -> None:
-        what = f"derived feature {self.feature.name!r} (usecase.py)"
         if not isinstance(self.feature, Feature):
-            raise InvalidContract(f"{what}: give it as Derived(Feature(...), function)")
+            raise InvalidContract(
+                f"derived feature {self.feature!r} (usecase.py): give it as"
+                " Derived(Feature(...), function)"
+            )
+        what = f"derived feature {self.feature.name!r} (usecase.py)"
         if self.feature.is_timestamp:
             raise InvalidContract(f"{what} is a datetime: derive its parts as numbers instead")
+        if self.feature.unseen == "refuse":  # what a model learnt is checked on the rows given
+            raise InvalidContract(
+                f"{what} has unseen='refuse': refuse the values of the features it is"
+                " computed from instead, or drop it"
+            )
         function, module = self.compute, getattr(self.compute, "__module__", None)
         name = getattr(function, "__name__", "")
         top_level = module not in (None, "__main__") and (
@@ -69,20 +85,76 @@ class Derived:
 
 
 def code_version(derived: Sequence[Derived]) -> str:
-    """The version of the code that computes `derived`: a hash of the source of every
-    module that defines one of its functions (any edit to them is a new version)."""
+    """The version of the code that computes `derived`: a hash of each declaration and of
+    the code of every module that defines one of its functions, and of the project's
+    modules those import (an edit to a helper is a new version; to a comment, a docstring
+    or the layout, not)."""
     digest = hashlib.sha256()
-    for module in sorted({d.compute.__module__ for d in derived}):
-        try:
-            source = inspect.getsource(sys.modules[module])
-        except (OSError, TypeError) as error:
-            raise InvalidContract(
-                f"the source of {module}, which computes derived features, cannot be read"
-                f" ({error}): install the project with its .py files"
-            ) from None
-        source = source.replace("\r\n", "\n")  # the same code, checked out on Windows
-        digest.update(f"{module}\n{source}".encode())
+    for one in sorted(derived, key=lambda one: one.name):
+        digest.update(f"{one.function} -> {one.feature!r}\n".encode())
+    for module in sorted(_with_imports({one.compute.__module__ for one in derived})):
+        digest.update(f"{module}\n{ast.unparse(_code(module))}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def _code(module: str) -> ast.Module:
+    """`module`'s code without its docstrings: what it does, however it is laid out."""
+    try:
+        tree = ast.parse(inspect.getsource(importlib.import_module(module)))
+    except (OSError, TypeError, SyntaxError) as error:
+        raise InvalidContract(
+            f"the source of {module}, which computes derived features, cannot be read"
+            f" ({error}): install the project with its .py files"
+        ) from None
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and _is_docstring(body[0]):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    value = getattr(statement, "value", None)
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(value, ast.Constant)
+        and (isinstance(value.value, str))
+    )
+
+
+def _with_imports(modules: set[str]) -> set[str]:
+    """`modules` and the modules of their own package that they import, transitively."""
+    found, todo = set(), sorted(modules)
+    while todo:
+        module = todo.pop()
+        if module in found:
+            continue
+        found.add(module)
+        package = module.split(".")[0]
+        here = module if _is_package(module) else module.rpartition(".")[0]
+        for node in ast.walk(_code(module)):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = "." * node.level + (node.module or "")
+                base = importlib.util.resolve_name(base, here) if node.level else base
+                names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            todo += [name for name in names if name.split(".")[0] == package and _is_module(name)]
+    return found
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a name imported from a module, not a module
+        return False
+
+
+def _is_package(module: str) -> bool:
+    spec = importlib.util.find_spec(module)
+    return spec is not None and spec.submodule_search_locations is not None
 
 
 def derive(rows: pd.DataFrame, derived: Sequence[Derived], check: bool) -> pd.DataFrame:
@@ -128,11 +200,11 @@ def _computed(one: Derived, rows: pd.DataFrame) -> np.ndarray:
     try:
         values = np.asarray(one.compute(rows.copy(deep=False)), dtype=object)
     except Exception as error:  # the team's code: any error is theirs to see, named
-        raise InvalidDerived(
+        raise FeatureCodeFailed(
             f"derived feature {one.name!r}: {one.function} raised {type(error).__name__}: {error}"
         ) from error
     if values.shape != (len(rows),):
-        raise InvalidDerived(
+        raise FeatureCodeFailed(
             f"derived feature {one.name!r} ({one.function}) gives {values.shape} values for"
             f" {len(rows)} rows: give one value per row (a Series or a 1-D array)"
         )
@@ -156,7 +228,9 @@ def _as_column(
             bad |= ~missing & ~bad & ((numbers < low) | (numbers > high))
             if feature.dtype is int:
                 bad |= ~missing & ~bad & (numbers % 1 != 0)
-        else:  # served: an infinity (a division by zero) is no value
+        else:  # served: an infinity (a division by zero), or an int's 2.5, is no value
+            if feature.dtype is int:
+                bad |= ~missing & ~bad & (numbers % 1 != 0)
             missing, bad = missing | bad, np.zeros(len(values), dtype=bool)
         numbers[missing] = np.nan
         whole = feature.column_dtype is not float and not missing.any()
@@ -218,9 +292,12 @@ class DeriveFeatures(TransformerMixin, BaseEstimator):
     def fit_transform(self, rows: pd.DataFrame, target: Any = None, **_: Any) -> pd.DataFrame:
         derived = derive(rows, self.derived, check=True)
         self.code_version_ = code_version(self.derived)
+        self.feature_names_in_ = np.array(list(rows.columns), dtype=object)
         return derived
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """The columns it gives: `input_features` (the contract's), then the derived ones."""
-        given = list(input_features) if input_features is not None else []
-        return np.array([*given, *(one.name for one in self.derived)], dtype=object)
+        """The columns it gives: the ones it took (the contract's features), then the
+        derived ones."""
+        if input_features is None:
+            input_features = self.feature_names_in_
+        return np.array([*input_features, *(one.name for one in self.derived)], dtype=object)

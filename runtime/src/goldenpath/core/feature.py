@@ -39,17 +39,17 @@ class Feature:
     def __post_init__(self) -> None:
         """Refuse, when usecase.py loads, what a later stage would crash on."""
         what = f"feature {self.name!r} (usecase.py)"
-        if self.dtype is datetime:
-            self._check_timestamp(what)
-            return
-        if self.calendar:
-            raise InvalidContract(f"{what} has calendar parts: only a datetime has them")
         if self.unseen not in UNSEEN or (self.unseen != "other" and not self.high_cardinality):
             raise InvalidContract(
                 f"{what} has unseen={self.unseen!r}: a str of high_cardinality=True takes"
                 f" unseen= one of {list(UNSEEN)} (a value training never saw: any other, or"
                 " refused)"
             )
+        if self.dtype is datetime:
+            self._check_timestamp(what)
+            return
+        if self.calendar:
+            raise InvalidContract(f"{what} has calendar parts: only a datetime has them")
         if self.high_cardinality:
             if self.dtype is not str or self.categories:
                 raise InvalidContract(

@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 from . import timestamps
-from .contract import MAX_TEXT, Contract, Feature, as_boolean, as_id
+from .contract import Contract, Feature
 from .derived import refusals
+from .feature import MAX_TEXT
+from .validation import as_boolean, as_id
 
 REASON = "reject_reason"  # the rejected rows' column that says why
 MAX_KEY = 2**63 - 1  # what the service's key takes (a Postgres bigint)

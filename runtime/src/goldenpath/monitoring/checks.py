@@ -27,7 +27,7 @@ from evidently.tests import lte
 
 from ..core.champion import ChampionRecord
 from ..core.contract import UseCase
-from ..core.derived import InvalidDerived
+from ..core.derived import FeatureCodeFailed, InvalidDerived
 from ..core.params import MonitorParams
 from ..core.tasks import LABELS, Task, task_of
 from .store import PREDICTION, PROBABILITIES
@@ -163,7 +163,7 @@ def _with_derived(live, reference, use_case: UseCase, notes: list[str]):
             contract.with_derived(reference, check=False),
             contract.derived_names,
         )
-    except InvalidDerived as problem:
+    except (InvalidDerived, FeatureCodeFailed) as problem:
         notes.append(f"derived features not judged: {' '.join(str(problem).split())}")
         return live, reference, []
 

@@ -23,7 +23,7 @@ from pydantic_core import to_json
 from starlette.types import Receive, Scope, Send
 
 from ..core.contract import Contract
-from ..core.derived import InvalidDerived
+from ..core.derived import InvalidDerived, refusals
 from ..core.modeling import unseen_refused
 from .batching import Overloaded, Rows
 from .settings import MAX_ORDERS
@@ -90,6 +90,7 @@ class PredictEndpoint:
         self.one_order = TypeAdapter(order)
         many = Annotated[list[order], Field(min_length=1, max_length=MAX_ORDERS)]
         self.many_orders = TypeAdapter(many)
+        self.contract = contract
         self.target = contract.target.name
         self.derived = contract.derived_names
         self.predict = predict
@@ -127,16 +128,17 @@ class PredictEndpoint:
                 orders = [self.one_order.validate_json(body)]
         except ValidationError as error:
             return 422, _field_errors(error, self.target, self.derived), []
+        rows, many = [order.model_dump() for order in orders], body.lstrip()[:1] == b"["
         try:
-            answer = await self.predict([order.model_dump() for order in orders])
+            answer = await self.predict(rows)
         except NotReady as problem:
             return 503, _detail(f"not ready: {problem}"), []
         except Overloaded:
             return OVERLOADED
         except InvalidDerived as problem:  # valid fields the project's feature code refuses
-            return 422, _detail(str(problem)), []
+            return 422, _derived_errors(self.contract, rows, many, problem), []
         except UnseenValues as unseen:
-            return 422, _unseen_errors(unseen, many=body.lstrip()[:1] == b"["), []
+            return 422, _unseen_errors(unseen, many), []
         except Exception as error:  # one line, not a traceback: a bad model fails every call
             log.error("prediction failed: %s", one_line(error))
             return 500, _detail("prediction failed; see the service's log"), []
@@ -195,6 +197,19 @@ def _unseen_errors(unseen: UnseenValues, many: bool) -> bytes:
         for index, name, value in unseen.found[:MAX_ERRORS]
     ]
     return to_json({"detail": detail, "error_count": len(unseen.found)})
+
+
+def _derived_errors(contract: Contract, rows: Rows, many: bool, problem: Exception) -> bytes:
+    """422 in FastAPI's shape for the orders the project's feature code gives no value."""
+    reasons = refusals(contract.frame(rows), contract.derived)
+    detail = [
+        {"type": "derived_value", "loc": ["body", *([index] if many else [])], "msg": reason}
+        for index, reason in enumerate(reasons.tolist())
+        if reason
+    ]
+    if not detail:  # not one order's alone: the report says which
+        detail = [{"type": "derived_value", "loc": ["body"], "msg": " ".join(str(problem).split())}]
+    return to_json({"detail": detail[:MAX_ERRORS], "error_count": len(detail)})
 
 
 def _message(error: Any, target: str, derived: Sequence[str] = ()) -> str:

@@ -21,7 +21,8 @@ import os
 
 import pytest
 
-from ...core.contract import MAX_TEXT, Contract
+from ...core.contract import Contract
+from ...core.feature import MAX_TEXT
 from ...serving.endpoint import MAX_BODY_BYTES, MAX_ERRORS
 from ...serving.settings import MAX_ORDERS
 

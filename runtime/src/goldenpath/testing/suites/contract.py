@@ -12,7 +12,8 @@ import pytest
 from pydantic import ValidationError
 
 from ...core import timestamps
-from ...core.contract import MAX_TEXT, Contract, ContractViolation
+from ...core.contract import Contract, ContractViolation
+from ...core.feature import MAX_TEXT
 
 UNKNOWN = "not-a-category"
 TOO_LONG = "x" * (MAX_TEXT + 1)  # for a high-cardinality feature, whose values are any text

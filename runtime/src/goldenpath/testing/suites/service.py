@@ -20,7 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ...core import model_io
-from ...core.contract import MAX_TEXT, Contract
+from ...core.contract import Contract
+from ...core.feature import MAX_TEXT
 from ...core.tasks import task_of
 from ...serving.app import create_app
 from ...serving.endpoint import MAX_ERRORS
