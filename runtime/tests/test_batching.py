@@ -56,7 +56,10 @@ def test_a_request_larger_than_a_batch_still_goes_through(model_dir, orders) -> 
 
 
 def test_a_failing_model_call_fails_every_request_in_it() -> None:
+    calls: list[int] = []
+
     def broken(rows):
+        calls.append(len(rows))
         raise ValueError("model exploded")
 
     batcher = MicroBatcher(broken, max_batch=16, max_wait_s=0.001, max_queued=100)
@@ -71,6 +74,7 @@ def test_a_failing_model_call_fails_every_request_in_it() -> None:
 
     errors = asyncio.run(scenario())
     assert all(isinstance(error, ValueError) for error in errors)
+    assert sum(calls) == 5  # each order once: a broken model is not called again per request
 
 
 def test_orders_beyond_the_bound_are_refused_at_once() -> None:

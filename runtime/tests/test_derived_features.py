@@ -195,7 +195,7 @@ def test_a_batch_answers_each_caller_alone_when_one_callers_rows_fail(rows) -> N
     good, bad = dict(CONTRACT.example), dict(CONTRACT.example) | {"distance_km": 29.5}
     requests = [contract.served(pd.DataFrame([order])) for order in (good, bad, good)]
     batcher = MicroBatcher(lambda r: predict(r).tolist(), max_batch=32, max_wait_s=0.05,
-                           max_queued=100)  # fmt: skip
+                           max_queued=100, alone=(InvalidDerived,))  # fmt: skip
 
     async def together():
         try:

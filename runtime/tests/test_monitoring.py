@@ -207,8 +207,12 @@ def test_the_service_logs_each_prediction_with_the_callers_key(model_dir, predic
         answer = client.post("/predict", json=order)
         assert answer.status_code == 200
         assert client.post("/predict", json=CONTRACT.example).status_code == 200  # no key: fine
-        metrics = client.get("/metrics").text
-    assert 'predicted_orders_total{model_name="' in metrics
+        counted = 'predicted_orders_total{model_name="'
+        for _ in range(50):  # counted by the log's writer, which wakes every second
+            if counted in client.get("/metrics").text:
+                break
+            time.sleep(0.1)
+        assert counted in client.get("/metrics").text
     logged = open_store(CONTRACT, str(prediction_log)).predictions(*window())
     mine = logged[logged[KEY] == 424242]
     assert len(mine) == 1 and mine[PREDICTION].iloc[0] == answer.json()[TARGET][0]

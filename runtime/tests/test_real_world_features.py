@@ -22,7 +22,7 @@ from goldenpath.core import model_io
 from goldenpath.core.champion import ChampionRecord
 from goldenpath.core.contract import Contract, ContractViolation, InvalidContract
 from goldenpath.core.feature import MAX_TEXT
-from goldenpath.core.modeling import build_model, unseen_refused
+from goldenpath.core.modeling import build_model, known_values, unseen_refused
 from goldenpath.core.params import ModelParams
 from goldenpath.core.reference import training_profile
 from goldenpath.core.rows import REASON, check_rows
@@ -31,6 +31,7 @@ from goldenpath.monitoring.log import Entry
 from goldenpath.monitoring.metrics import REGISTRY, PredictionMetrics
 from goldenpath.monitoring.store import PREDICTION, FolderStore
 from goldenpath.serving.app import create_app
+from goldenpath.serving.endpoint import UnseenValues, unseen_check
 from goldenpath.serving.predictor import TOLERANCE, lean_predictor
 
 from .test_monitoring import SETTINGS
@@ -259,11 +260,25 @@ def test_an_unseen_id_is_refused_where_the_contract_says_so(rows, tmp_path) -> N
             in described["properties"]["restaurant"]["description"]
         )
     table = rows.head(3).assign(restaurant=[rows["restaurant"].iloc[0], "never-seen", None])
-    checked = check_rows(contract, table.drop(columns="late"), unseen_refused(contract, model))
+    checked = check_rows(contract, table.drop(columns="late"), known_values(contract, model))
     assert checked.scorable["order_id"].tolist() == table["order_id"].iloc[[0]].tolist()
     assert checked.rejected[REASON].tolist()[0] == (
         "restaurant 'never-seen' is a value the model never saw in training (unseen='refuse')"
     )
+    # A segment's own model takes only what it learnt, on its segment's rows.
+    porto = rows[rows["city"] == "porto"]
+    own = build_model(contract, params).fit(porto[contract.feature_names], porto["late"])
+    elsewhere = next(r for r in rows["restaurant"] if r not in set(porto["restaurant"]))
+    table = rows[rows["city"].isin(["porto", "lisbon"])].drop_duplicates("city").head(2)
+    table = table.assign(restaurant=elsewhere).drop(columns="late")
+    known = known_values(contract, model, "city", {"porto": own})
+    checked = check_rows(contract, table, known)
+    assert checked.scorable["city"].tolist() == ["lisbon"]  # the global model saw it
+    assert checked.rejected["city"].tolist() == ["porto"]
+    check = unseen_check(known)
+    with pytest.raises(UnseenValues):
+        check([dict(contract.example) | {"city": "porto", "restaurant": elsewhere}])
+    check([dict(contract.example) | {"city": "lisbon", "restaurant": elsewhere}])
 
 
 def test_new_ids_in_the_usual_measure_raise_no_alarm_and_a_wave_of_them_does(rows) -> None:

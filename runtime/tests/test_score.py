@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from goldenpath.core import project
-from goldenpath.core.contract import Feature
+from goldenpath.core.contract import Feature, InvalidContract
 from goldenpath.core.problems import Problem
 from goldenpath.core.rows import REASON, check_rows
 from goldenpath.io import batches
@@ -188,8 +188,29 @@ def test_passthrough_columns_reach_each_score_as_they_came(model_dir, here, monk
         orders.drop(columns="shop_ref").to_parquet(here / "b.parquet")
         with pytest.raises(ScoringProblem, match=r"lacks 1 of the contract's columns.*: shop_ref"):
             score(here / "b.parquet", here / "b-scores.parquet", str(model_dir))
+        mixed = here / "mixed"
+        mixed.mkdir()
+        orders.to_parquet(mixed / "a.parquet")
+        orders.to_csv(mixed / "b.csv", index=False)
+        with pytest.raises(ScoringProblem, match=r"b\.csv's passthrough columns are not typed as"):
+            score(mixed, here / "mixed.parquet", str(model_dir))  # shop_ref: text, not int64
+        assert not (here / "mixed.parquet").exists()
     finally:
         forget_the_use_case()
+
+
+def test_passthrough_columns_need_names_of_their_own(model_dir, here, monkeypatch) -> None:
+    monkeypatch.setenv(project.OVERRIDE, "tests.usecase:CLASHING_USE_CASE")
+    forget_the_use_case()
+    try:
+        orders = CONTRACT.samples(40).drop(columns=CONTRACT.target.name)
+        orders.assign(model_version="mine").to_parquet(here / "a.parquet")
+        with pytest.raises(ScoringProblem, match=r"passthrough columns \['model_version'\]"):
+            score(here / "a.parquet", here / "scores.parquet", str(model_dir))
+    finally:
+        forget_the_use_case()
+    with pytest.raises(InvalidContract, match=r"passthrough \(usecase.py\) is one str: give"):
+        replace(CONTRACT, passthrough="customer_ref")
 
 
 def test_bad_arguments_are_named(workspace, model_dir, tmp_path) -> None:

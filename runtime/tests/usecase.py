@@ -146,3 +146,4 @@ RIDE = Derived(
 RIDE_USE_CASE = replace(USE_CASE, contract=replace(CONTRACT, derived=(RIDE,)))
 # Columns a scored table carries to its scores, which the model never takes.
 NOTED_USE_CASE = replace(USE_CASE, contract=replace(CONTRACT, passthrough=("note", "shop_ref")))
+CLASHING_USE_CASE = replace(USE_CASE, contract=replace(CONTRACT, passthrough=("model_version",)))

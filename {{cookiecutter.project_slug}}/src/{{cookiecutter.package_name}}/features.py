@@ -21,8 +21,9 @@ function here:
 
 declared in usecase.py as `Contract(..., derived=(Derived(Feature("ride_minutes",
 "The ride at the weather's usual speed", float, 0.0, 200.0), features.ride_minutes),))`
-(`from goldenpath import Derived`; `from . import features`). It changes the model's
-inputs: `make repro` trains a champion that takes it.
+(`from goldenpath import Derived`; `from . import features`), and listed in dvc.yaml
+wherever usecase.py is (`make test` names the stages). It changes the model's inputs:
+`make repro` trains a champion that takes it.
 {%- endif %}
 """
 {%- if cookiecutter.example == "late_delivery" %}

@@ -41,7 +41,14 @@ class Contract:
     passthrough: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "derived", tuple(self.derived))  # a list, hashable
+        for name, one in (("derived", Derived), ("passthrough", str)):
+            if isinstance(getattr(self, name), one):  # tuple() would split it up
+                raise InvalidContract(
+                    f"the contract's {name} (usecase.py) is one {one.__name__}: give a tuple"
+                    f" of them, with a comma after one: {name}=(...,)"
+                )
+        # A list is taken too; kept as a tuple, so that the frozen Contract stays hashable.
+        object.__setattr__(self, "derived", tuple(self.derived))
         object.__setattr__(self, "passthrough", tuple(self.passthrough))
         if not all(isinstance(one, Derived) for one in self.derived):
             raise InvalidContract(

@@ -16,6 +16,8 @@ feature code, core/derived.py) are computed first, then encoded as features of t
 """
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -155,6 +157,28 @@ def learnt_values(model: Any) -> dict[str, frozenset[str]]:
 
 class NothingLearnt(Problem):
     pass
+
+
+@dataclass(frozen=True)
+class KnownValues:
+    """The only values the served models take of each feature of unseen="refuse": the
+    global model's, and a segment model's for its segment's rows (each learnt its own)."""
+
+    main: Mapping[str, frozenset[str]]
+    segment: str = ""
+    own: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
+
+    def of(self, segment_value: Any) -> Mapping[str, frozenset[str]]:
+        """What the model that predicts a row of `segment_value` takes."""
+        return self.own.get(segment_value, self.main)
+
+
+def known_values(
+    contract: Contract, main: Any, segment: str = "", own: Mapping[str, Any] | None = None
+) -> KnownValues:
+    """KnownValues of `main` (a model) and `own` (the segments' models, by value)."""
+    learnt = {value: unseen_refused(contract, model) for value, model in (own or {}).items()}
+    return KnownValues(unseen_refused(contract, main), segment, learnt)
 
 
 def unseen_refused(contract: Contract, model: Any) -> dict[str, frozenset[str]]:

@@ -7,7 +7,7 @@ range, a category one of the contract's) and typed as `Contract.frame` types the
 that a row scores exactly as the service would predict it.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from . import timestamps
 from .contract import Contract, Feature
 from .derived import refusals
 from .feature import MAX_TEXT
+from .modeling import KnownValues
 from .validation import as_boolean, as_id
 
 REASON = "reject_reason"  # the rejected rows' column that says why
@@ -34,13 +35,13 @@ UNSEEN_WHY = "is a value the model never saw in training (unseen='refuse')"
 
 
 def check_rows(
-    contract: Contract, batch: pd.DataFrame, refused: Mapping[str, frozenset[str]] | None = None
+    contract: Contract, batch: pd.DataFrame, known: KnownValues | None = None
 ) -> CheckedRows:
     """`batch` (the key, every feature and the passthrough columns, as read) split into
     scorable and rejected rows.
 
-    `refused`: the values the model learnt of each feature of unseen="refuse", the only
-    ones it takes (modeling.unseen_refused)."""
+    `known`: the values the models learnt of each feature of unseen="refuse", the only
+    ones each takes (modeling.known_values)."""
     typed: dict[str, Any] = {}
     reasons = pd.Series("", index=batch.index, dtype=object)
 
@@ -59,9 +60,13 @@ def check_rows(
     refuse(outside, contract.key, lambda v: f"{contract.key} {_shown(v)} is not a whole number ≥ 0")
     for feature in contract.features:
         typed[feature.name] = _check_feature(feature, batch[feature.name], refuse)
-        if refused and feature.name in refused:
-            known, values = refused[feature.name], typed[feature.name]
-            new = (reasons == "") & values.notna() & ~values.isin(known)
+        if known and feature.name in known.main:
+            values = typed[feature.name]
+            new = (values.notna() & ~values.isin(known.main[feature.name])).astype(bool)
+            for value, learnt in known.own.items():  # a segment's rows, by its own model's
+                mine = (batch[known.segment] == value).to_numpy(dtype=bool)
+                seen = values[mine].isin(learnt[feature.name]).to_numpy(dtype=bool)
+                new[mine] = values[mine].notna().to_numpy(dtype=bool) & ~seen
             refuse(new, feature.name, lambda v, n=feature.name: f"{n} {_shown(v)} {UNSEEN_WHY}")
     passed = reasons == ""
     if contract.derived and passed.any():  # what the feature code gives no value

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..core.contract import Contract
-from ..core.modeling import unseen_refused
+from ..core.modeling import known_values
 from ..core.problems import Problem, report_problems
 from ..core.project import use_case
 from ..core.rows import REASON, check_rows
@@ -93,17 +93,20 @@ def score(source: Path, output: Path, model_uri: str, batch_rows: int = BATCH_RO
                 f"{path} lacks {len(missing)} of the contract's columns (usecase.py): "
                 f"{', '.join(missing)}. Add {them}, or score a table that has {them}."
             )
-    refused = unseen_refused(contract, served.main.predictor)  # the values these may take
+    scores_schema = _scores_schema(contract, task, files[0])
+    _check_passthrough(contract, files, scores_schema)
+    own_models = {value: own.predictor for value, own in served.own.items()}
+    known = known_values(contract, served.main.predictor, case.segment, own_models)
     start = time.perf_counter()
     counts = {"rows": 0, "scored": 0, "rejected": 0}
     rejects = rejects_path(output)
     reject_schema = pa.schema([(name, pa.string()) for name in [*columns, REASON, SOURCE]])
     with (
-        ParquetOutput(output, _scores_schema(contract, task, files[0])) as scores,
+        ParquetOutput(output, scores_schema) as scores,
         ParquetOutput(rejects, reject_schema, keep_empty=False) as rejected,
     ):
         for path, batch in _read_ahead(files, columns, batch_rows):
-            checked = check_rows(contract, batch, refused)
+            checked = check_rows(contract, batch, known)
             scores.write(_predict(served, case.segment, contract, task, checked.scorable))
             rejected.write(checked.rejected.assign(**{SOURCE: path.name}))
             counts["rows"] += len(batch)
@@ -138,10 +141,7 @@ def score(source: Path, output: Path, model_uri: str, batch_rows: int = BATCH_RO
 def _scores_schema(contract: Contract, task: Task, first: Path) -> pa.Schema:
     """The key, the answer, the model, then the passthrough columns (typed as `first`, the
     first file, has them: every file's must fit)."""
-    kinds = dict.fromkeys(contract.passthrough, pa.string())  # a CSV's, read as text
-    if first.suffix.lower() != ".csv":
-        schema = pq.ParquetFile(first).schema_arrow
-        kinds = {name: schema.field(name).type for name in contract.passthrough}
+    kinds = _passthrough_types(contract, first)
     if task.is_classification:
         answer = [("prediction", pa.string())]
         answer += [(PROBABILITY.format(value), pa.float64()) for value in task.classes]
@@ -156,6 +156,35 @@ def _scores_schema(contract: Contract, task: Task, first: Path) -> pa.Schema:
             *kinds.items(),
         ]
     )
+
+
+def _check_passthrough(contract: Contract, files: list[Path], scores: pa.Schema) -> None:
+    """ScoringProblem unless the passthrough columns can be written as they came: names of
+    their own, and every file's typed as the first's (the scores' types)."""
+    own = [*scores.names[: -len(contract.passthrough) or None], REASON, SOURCE]
+    if clash := [name for name in contract.passthrough if name in own]:
+        raise ScoringProblem(
+            f"the contract's passthrough columns {clash} (usecase.py) have the names of columns"
+            f" the scores or the rejects have of their own ({own}): rename them at the source"
+        )
+    for path in files[1:]:
+        if changed := [
+            f"{name} ({kind}, not {scores.field(name).type})"
+            for name, kind in _passthrough_types(contract, path).items()
+            if kind != scores.field(name).type
+        ]:
+            raise ScoringProblem(
+                f"{path}'s passthrough columns are not typed as {files[0]}'s, whose types the"
+                f" scores keep: {', '.join(changed)}. Give each one type (a CSV's is text)."
+            )
+
+
+def _passthrough_types(contract: Contract, path: Path) -> dict[str, pa.DataType]:
+    """The passthrough columns' types in the file at `path`: a CSV's are read as text."""
+    if path.suffix.lower() == ".csv":
+        return dict.fromkeys(contract.passthrough, pa.string())
+    schema = pq.ParquetFile(path).schema_arrow
+    return {name: schema.field(name).type for name in contract.passthrough}
 
 
 def _predict(served: ServedSet, segment: str, contract: Contract, task: Task, rows):

@@ -219,14 +219,20 @@ class PostgresStore:
         for statement in (
             f'CREATE TABLE IF NOT EXISTS predictions (time timestamptz NOT NULL, "{key}" bigint, '
             "model_name text NOT NULL, model_version text NOT NULL, features jsonb NOT NULL, "
-            "prediction double precision NOT NULL)",
+            "prediction double precision NOT NULL, probabilities jsonb)",
             "CREATE INDEX IF NOT EXISTS predictions_time ON predictions (time)",
             f'CREATE TABLE IF NOT EXISTS outcomes ("{key}" bigint PRIMARY KEY, '
             f'"{target}" {outcome} NOT NULL, recorded timestamptz NOT NULL DEFAULT now())',
-            # Since a multiclass model's are logged: a stack's older table gains the column.
-            "ALTER TABLE predictions ADD COLUMN IF NOT EXISTS probabilities jsonb",
         ):
             self._connection.execute(statement)
+        # A stack's table from before a multiclass model's probabilities were logged gains
+        # the column, once: an ALTER at every connection would lock the table each time.
+        found = self._connection.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = 'predictions' AND column_name = 'probabilities'"
+        ).fetchone()
+        if found is None:
+            self._connection.execute("ALTER TABLE predictions ADD COLUMN probabilities jsonb")
 
     def write(self, entries: Sequence[Entry]) -> None:
         from psycopg.types.json import Jsonb

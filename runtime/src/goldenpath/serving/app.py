@@ -22,6 +22,8 @@ from starlette.routing import Route
 
 from ..core import project
 from ..core.contract import UseCase
+from ..core.derived import InvalidDerived
+from ..core.modeling import known_values
 from ..core.tasks import Task
 from ..monitoring.live import PredictionMonitor
 from .batching import MicroBatcher, Rows
@@ -90,13 +92,16 @@ def create_app(
                 BATCHES.observe(len(rows))
                 return router(rows)
 
-            served["refuse_unseen"] = unseen_check(contract, model.main.predictor)
+            own_models = {value: own.predictor for value, own in model.own.items()}
+            known = known_values(contract, model.main.predictor, use_case.segment, own_models)
+            served["refuse_unseen"] = unseen_check(known)
             served["batcher"] = MicroBatcher(
                 predict_rows,
                 max_batch=settings.batch_max_orders,
                 max_wait_s=settings.batch_max_wait_ms / 1000,
                 max_queued=settings.max_queued_orders,
                 in_thread=call_s > SLOW_CALL_S,
+                alone=(InvalidDerived,),
             )
             await served["batcher"].predict([dict(contract.example)])  # a real prediction
             served["monitor"] = PredictionMonitor.start(use_case, model)

@@ -36,8 +36,12 @@ class MicroBatcher:
         max_wait_s: float,
         max_queued: int,
         in_thread: bool = False,
+        alone: tuple[type[Exception], ...] = (),
     ) -> None:
         self._predict = predict
+        # Errors one request's rows cause (the feature code refuses its values): the others
+        # batched with it are answered alone. Any other error fails the whole batch.
+        self._alone = alone
         self._max_batch = max_batch
         self._max_wait_s = max_wait_s
         self._max_queued = max_queued
@@ -107,11 +111,10 @@ class MicroBatcher:
         try:
             predictions = await self._predicted(rows)
         except Exception as error:
-            if len(batch) == 1:
-                _settle(batch[0][1], error=error)
+            if len(batch) == 1 or not isinstance(error, self._alone):
+                for _, future in batch:
+                    _settle(future, error=error)
                 return
-            # One request's rows fail (the feature code refuses its values): each caller
-            # is answered alone, so the others batched with it are not refused with it.
             for request_rows, future in batch:
                 try:
                     _settle(future, list(await self._predicted(request_rows)))

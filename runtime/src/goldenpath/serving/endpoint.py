@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..core.contract import Contract
 from ..core.derived import InvalidDerived, refusals
-from ..core.modeling import unseen_refused
+from ..core.modeling import KnownValues
 from .batching import Overloaded, Rows
 from .settings import MAX_ORDERS
 
@@ -58,18 +58,21 @@ class UnseenValues(Exception):
         self.found = found
 
 
-def unseen_check(contract: Contract, model: Any) -> Callable[[Rows], None]:
-    """What refuses a request's values the served model never saw in training, for the
-    features of unseen="refuse" (raises UnseenValues)."""
-    known = unseen_refused(contract, model)
+def unseen_check(known: KnownValues) -> Callable[[Rows], None]:
+    """What refuses a request's values the model that predicts each row never saw in
+    training, for the features of unseen="refuse" (raises UnseenValues)."""
+    if not known.main:
+        return lambda rows: None
 
     def check(rows: Rows) -> None:
-        found = [
-            (index, name, row[name])
-            for index, row in enumerate(rows)
-            for name in known
-            if row[name] is not None and row[name] not in known[name]
-        ]
+        found = []
+        for index, row in enumerate(rows):
+            learnt = known.of(row[known.segment]) if known.own else known.main
+            found += [
+                (index, name, row[name])
+                for name, values in learnt.items()
+                if row[name] is not None and row[name] not in values
+            ]
         if found:
             raise UnseenValues(found)
 
