@@ -371,6 +371,8 @@ def main() -> None:
         uri = "models:/eta-predictor@champion"
         tracking = f"MLFLOW_TRACKING_URI=sqlite:///{project}/.mlflow/mlflow.db"
         cities5 = [order | {"city": city} for city in CITY_NAMES]
+        late = json.loads(sh("make -s example", classifier))  # the classifier's own orders
+        late5 = [late | {"city": city} for city in CITY_NAMES] if "city" in late else late
         (scratch / "cities_app.py").write_text(CITIES_APP.format(package=package))
         sh(f"uv run --frozen python {scratch / 'cities_app.py'} {scratch / 'sets'}", project)
         wide = json.loads(sh(f"{project}/.venv/bin/python -c '{WIDE_CITIES}'", scratch))
@@ -393,7 +395,7 @@ def main() -> None:
             Contender(OURS, "PORT={port} WORKERS=1 uv run --frozen python -m "
                       "goldenpath.serving", "/ready", "/predict", cities5, project),
             Contender(CLASSIFIER, "PORT={port} WORKERS=1 uv run --frozen python -m "
-                      "goldenpath.serving", "/ready", "/predict", cities5, classifier),
+                      "goldenpath.serving", "/ready", "/predict", late5, classifier),
             Contender(PER_CITY_5, f"PORT={{port}} WORKERS=1 MODEL_URI={scratch}/sets/5/cities "
                       "uv run --frozen python -m goldenpath.serving", "/ready", "/predict",
                       cities5, project),

@@ -34,7 +34,12 @@ EXAMPLES = 5  # rows a report shows of each problem
 
 
 class InvalidDerived(Problem):
-    """A derived feature's code gave values its declaration refuses; str() names them."""
+    """A derived feature's code gave values its declaration refuses; str() names them, and
+    `reasons` says, for each row in order, why its values are refused ("": they are not)."""
+
+    def __init__(self, message: str, reasons: list[str]) -> None:
+        super().__init__(message)
+        self.reasons = reasons
 
 
 class FeatureCodeFailed(Problem):
@@ -167,16 +172,22 @@ def derive(rows: pd.DataFrame, derived: Sequence[Derived], check: bool) -> pd.Da
     unless the feature may be missing.
     """
     columns, problems = {}, []
+    reasons = pd.Series("", index=rows.index, dtype=object)
     for one in derived:
         values = _computed(one, rows)
         column, bad, missing = _as_column(values, one, check)
         columns[one.name] = pd.Series(column, index=rows.index)
         problems += _problems(one, values, bad, missing)
+        unlike = "not of its categories" if one.feature.is_categorical else "out of its bounds"
+        _add_reason(reasons, bad, f"{one.function} gives {one.name} a value {unlike}")
+        if not one.feature.nullable:
+            _add_reason(reasons, missing, f"{one.function} gives {one.name} no value")
     if problems:
         raise InvalidDerived(
             "the project's feature code gives values its declaration refuses (usecase.py):\n"
             + "\n".join(f"  - {problem}" for problem in problems)
-            + "\nFix the function, or the derived feature's declaration."
+            + "\nFix the function, or the derived feature's declaration.",
+            reasons.tolist(),
         )
     return rows.assign(**columns)
 
@@ -184,16 +195,17 @@ def derive(rows: pd.DataFrame, derived: Sequence[Derived], check: bool) -> pd.Da
 def refusals(rows: pd.DataFrame, derived: Sequence[Derived]) -> pd.Series:
     """Why the model cannot take each row, as served rows are checked (`derive`): "" for
     a row it takes. Batch scoring rejects those rows, with the reason, and scores the rest."""
-    reasons = pd.Series("", index=rows.index, dtype=object)
-    for one in derived:
-        _, bad, missing = _as_column(_computed(one, rows), one, check=False)
-        for mask, why in ((bad, "a value not of its categories"), (missing, "no value")):
-            if mask.any() and (why != "no value" or not one.feature.nullable):
-                text = f"{one.function} gives {one.name} {why}"
-                reasons[mask] = (
-                    reasons[mask].where(reasons[mask] == "", reasons[mask] + "; ") + text
-                )
-    return reasons
+    try:
+        derive(rows, derived, check=False)
+    except InvalidDerived as refused:
+        return pd.Series(refused.reasons, index=rows.index, dtype=object)
+    return pd.Series("", index=rows.index, dtype=object)
+
+
+def _add_reason(reasons: pd.Series, rows: np.ndarray, text: str) -> None:
+    """`text` added to the reasons of the `rows` (a mask)."""
+    if rows.any():
+        reasons[rows] = reasons[rows].where(reasons[rows] == "", reasons[rows] + "; ") + text
 
 
 def _computed(one: Derived, rows: pd.DataFrame) -> np.ndarray:

@@ -35,14 +35,15 @@ def table_files(path: Path) -> list[Path]:
     return [path]
 
 
-def columns_of(path: Path) -> list[str]:
-    """The column names of the table at `path`, read from its header alone."""
+def schema_of(path: Path) -> pa.Schema:
+    """The columns of the table at `path`, from its header alone, typed as `read_batches`
+    gives them: a CSV's as text, a Parquet file's as stored."""
     try:
         if path.suffix.lower() == ".csv":
             read = pa_csv.ReadOptions(block_size=HEADER_BYTES)
             with pa_csv.open_csv(path, read_options=read) as reader:
-                return reader.schema.names
-        return pq.ParquetFile(path).schema_arrow.names
+                return pa.schema([(name, pa.string()) for name in reader.schema.names])
+        return pq.ParquetFile(path).schema_arrow
     except (pa.ArrowInvalid, OSError) as error:
         raise UnreadableTable(f"{path} is not a readable table ({error})") from None
 

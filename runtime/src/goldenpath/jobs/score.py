@@ -30,16 +30,14 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..core.contract import Contract
-from ..core.modeling import known_values
 from ..core.problems import Problem, report_problems
 from ..core.project import use_case
 from ..core.rows import REASON, check_rows
 from ..core.tasks import Task
 from ..core.tracking import configure_tracking
-from ..io.batches import ParquetOutput, columns_of, read_batches, table_files
+from ..io.batches import ParquetOutput, read_batches, schema_of, table_files
 from ..serving.model import ServedSet, default_model_uri, load_served_set
 
 BATCH_ROWS = 200_000
@@ -84,19 +82,19 @@ def score(source: Path, output: Path, model_uri: str, batch_rows: int = BATCH_RO
     contract = case.contract
     served = load_served_set(model_uri, contract, one_thread=False)  # the model fits, first
     task = served.main.task(contract)
-    files = table_files(source)
+    schemas = {path: schema_of(path) for path in table_files(source)}
+    files = list(schemas)
     columns = [contract.key, *contract.feature_names, *contract.passthrough]
-    for path in files:  # every file checked before anything is written
-        if missing := [name for name in columns if name not in columns_of(path)]:
+    for path, schema in schemas.items():  # every file checked before anything is written
+        if missing := [name for name in columns if name not in schema.names]:
             them = "it" if len(missing) == 1 else "them"
             raise ScoringProblem(
                 f"{path} lacks {len(missing)} of the contract's columns (usecase.py): "
                 f"{', '.join(missing)}. Add {them}, or score a table that has {them}."
             )
-    scores_schema = _scores_schema(contract, task, files[0])
-    _check_passthrough(contract, files, scores_schema)
-    own_models = {value: own.predictor for value, own in served.own.items()}
-    known = known_values(contract, served.main.predictor, case.segment, own_models)
+    scores_schema = _scores_schema(contract, task, schemas[files[0]])
+    _check_passthrough(contract, schemas, scores_schema)
+    known = served.known_values(contract, case.segment)
     start = time.perf_counter()
     counts = {"rows": 0, "scored": 0, "rejected": 0}
     rejects = rejects_path(output)
@@ -138,10 +136,9 @@ def score(source: Path, output: Path, model_uri: str, batch_rows: int = BATCH_RO
     return "\n".join(lines)
 
 
-def _scores_schema(contract: Contract, task: Task, first: Path) -> pa.Schema:
+def _scores_schema(contract: Contract, task: Task, first: pa.Schema) -> pa.Schema:
     """The key, the answer, the model, then the passthrough columns (typed as `first`, the
-    first file, has them: every file's must fit)."""
-    kinds = _passthrough_types(contract, first)
+    first file's schema, has them: every file's must fit)."""
     if task.is_classification:
         answer = [("prediction", pa.string())]
         answer += [(PROBABILITY.format(value), pa.float64()) for value in task.classes]
@@ -153,12 +150,14 @@ def _scores_schema(contract: Contract, task: Task, first: Path) -> pa.Schema:
             *answer,
             ("model_name", pa.string()),
             ("model_version", pa.string()),
-            *kinds.items(),
+            *((name, first.field(name).type) for name in contract.passthrough),
         ]
     )
 
 
-def _check_passthrough(contract: Contract, files: list[Path], scores: pa.Schema) -> None:
+def _check_passthrough(
+    contract: Contract, schemas: dict[Path, pa.Schema], scores: pa.Schema
+) -> None:
     """ScoringProblem unless the passthrough columns can be written as they came: names of
     their own, and every file's typed as the first's (the scores' types)."""
     own = [*scores.names[: -len(contract.passthrough) or None], REASON, SOURCE]
@@ -167,24 +166,17 @@ def _check_passthrough(contract: Contract, files: list[Path], scores: pa.Schema)
             f"the contract's passthrough columns {clash} (usecase.py) have the names of columns"
             f" the scores or the rejects have of their own ({own}): rename them at the source"
         )
-    for path in files[1:]:
+    first, *others = schemas
+    for path in others:
         if changed := [
             f"{name} ({kind}, not {scores.field(name).type})"
-            for name, kind in _passthrough_types(contract, path).items()
-            if kind != scores.field(name).type
+            for name in contract.passthrough
+            if (kind := schemas[path].field(name).type) != scores.field(name).type
         ]:
             raise ScoringProblem(
-                f"{path}'s passthrough columns are not typed as {files[0]}'s, whose types the"
+                f"{path}'s passthrough columns are not typed as {first}'s, whose types the"
                 f" scores keep: {', '.join(changed)}. Give each one type (a CSV's is text)."
             )
-
-
-def _passthrough_types(contract: Contract, path: Path) -> dict[str, pa.DataType]:
-    """The passthrough columns' types in the file at `path`: a CSV's are read as text."""
-    if path.suffix.lower() == ".csv":
-        return dict.fromkeys(contract.passthrough, pa.string())
-    schema = pq.ParquetFile(path).schema_arrow
-    return {name: schema.field(name).type for name in contract.passthrough}
 
 
 def _predict(served: ServedSet, segment: str, contract: Contract, task: Task, rows):

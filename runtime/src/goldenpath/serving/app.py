@@ -23,7 +23,6 @@ from starlette.routing import Route
 from ..core import project
 from ..core.contract import UseCase
 from ..core.derived import InvalidDerived
-from ..core.modeling import known_values
 from ..core.tasks import Task
 from ..monitoring.live import PredictionMonitor
 from .batching import MicroBatcher, Rows
@@ -92,9 +91,7 @@ def create_app(
                 BATCHES.observe(len(rows))
                 return router(rows)
 
-            own_models = {value: own.predictor for value, own in model.own.items()}
-            known = known_values(contract, model.main.predictor, use_case.segment, own_models)
-            served["refuse_unseen"] = unseen_check(known)
+            served["refuse_unseen"] = unseen_check(model.known_values(contract, use_case.segment))
             served["batcher"] = MicroBatcher(
                 predict_rows,
                 max_batch=settings.batch_max_orders,

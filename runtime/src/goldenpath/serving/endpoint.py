@@ -23,7 +23,7 @@ from pydantic_core import to_json
 from starlette.types import Receive, Scope, Send
 
 from ..core.contract import Contract
-from ..core.derived import InvalidDerived, refusals
+from ..core.derived import InvalidDerived
 from ..core.modeling import KnownValues
 from .batching import Overloaded, Rows
 from .settings import MAX_ORDERS
@@ -93,7 +93,6 @@ class PredictEndpoint:
         self.one_order = TypeAdapter(order)
         many = Annotated[list[order], Field(min_length=1, max_length=MAX_ORDERS)]
         self.many_orders = TypeAdapter(many)
-        self.contract = contract
         self.target = contract.target.name
         self.derived = contract.derived_names
         self.predict = predict
@@ -139,7 +138,7 @@ class PredictEndpoint:
         except Overloaded:
             return OVERLOADED
         except InvalidDerived as problem:  # valid fields the project's feature code refuses
-            return 422, _derived_errors(self.contract, rows, many, problem), []
+            return 422, _derived_errors(problem, many), []
         except UnseenValues as unseen:
             return 422, _unseen_errors(unseen, many), []
         except Exception as error:  # one line, not a traceback: a bad model fails every call
@@ -202,12 +201,12 @@ def _unseen_errors(unseen: UnseenValues, many: bool) -> bytes:
     return to_json({"detail": detail, "error_count": len(unseen.found)})
 
 
-def _derived_errors(contract: Contract, rows: Rows, many: bool, problem: Exception) -> bytes:
-    """422 in FastAPI's shape for the orders the project's feature code gives no value."""
-    reasons = refusals(contract.frame(rows), contract.derived)
+def _derived_errors(problem: InvalidDerived, many: bool) -> bytes:
+    """422 in FastAPI's shape for the orders the project's feature code gives no value
+    (the batcher asks the model for each caller's orders alone, so the reasons are theirs)."""
     detail = [
         {"type": "derived_value", "loc": ["body", *([index] if many else [])], "msg": reason}
-        for index, reason in enumerate(reasons.tolist())
+        for index, reason in enumerate(problem.reasons)
         if reason
     ]
     if not detail:  # not one order's alone: the report says which

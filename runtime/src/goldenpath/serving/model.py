@@ -15,6 +15,7 @@ from typing import Any
 from ..core import model_io, segments
 from ..core.champion import ChampionRecord
 from ..core.contract import Contract
+from ..core.modeling import KnownValues, known_values
 from ..core.problems import Problem
 from ..core.tasks import Task, task_of
 
@@ -52,6 +53,11 @@ class ServedSet:
             for value, model in self.own.items()
         }
         return self.main.describe() | {"segments": own}
+
+    def known_values(self, contract: Contract, segment: str) -> KnownValues:
+        """The values each model takes of the features of unseen="refuse" (its own rows')."""
+        own = {value: model.predictor for value, model in self.own.items()}
+        return known_values(contract, self.main.predictor, segment, own)
 
 
 def default_model_uri() -> str:
