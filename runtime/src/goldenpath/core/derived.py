@@ -171,25 +171,36 @@ def derive(rows: pd.DataFrame, derived: Sequence[Derived], check: bool) -> pd.Da
     training saw; the monitor counts them), but a missing value is never let through
     unless the feature may be missing.
     """
-    columns, problems = {}, []
-    reasons = pd.Series("", index=rows.index, dtype=object)
+    columns, problems, refused = {}, [], []
     for one in derived:
         values = _computed(one, rows)
         column, bad, missing = _as_column(values, one, check)
         columns[one.name] = pd.Series(column, index=rows.index)
-        problems += _problems(one, values, bad, missing)
-        unlike = "not of its categories" if one.feature.is_categorical else "out of its bounds"
-        _add_reason(reasons, bad, f"{one.function} gives {one.name} a value {unlike}")
-        if not one.feature.nullable:
-            _add_reason(reasons, missing, f"{one.function} gives {one.name} no value")
+        if found := _problems(one, values, bad, missing):
+            problems += found
+            refused.append((one, bad, missing))
     if problems:
         raise InvalidDerived(
             "the project's feature code gives values its declaration refuses (usecase.py):\n"
             + "\n".join(f"  - {problem}" for problem in problems)
             + "\nFix the function, or the derived feature's declaration.",
-            reasons.tolist(),
+            _reasons(len(rows), refused),
         )
     return rows.assign(**columns)
+
+
+def _reasons(count: int, refused: list[tuple[Derived, np.ndarray, np.ndarray]]) -> list[str]:
+    """Why each of `count` rows is refused ("": it is not), from each refused feature's
+    masks of values not as declared and of missing values."""
+    reasons: list[list[str]] = [[] for _ in range(count)]
+    for one, bad, missing in refused:
+        unlike = "not of its categories" if one.feature.is_categorical else "out of its bounds"
+        for row in np.flatnonzero(bad):
+            reasons[row].append(f"{one.function} gives {one.name} a value {unlike}")
+        if not one.feature.nullable:
+            for row in np.flatnonzero(missing):
+                reasons[row].append(f"{one.function} gives {one.name} no value")
+    return ["; ".join(why) for why in reasons]
 
 
 def refusals(rows: pd.DataFrame, derived: Sequence[Derived]) -> pd.Series:
@@ -200,12 +211,6 @@ def refusals(rows: pd.DataFrame, derived: Sequence[Derived]) -> pd.Series:
     except InvalidDerived as refused:
         return pd.Series(refused.reasons, index=rows.index, dtype=object)
     return pd.Series("", index=rows.index, dtype=object)
-
-
-def _add_reason(reasons: pd.Series, rows: np.ndarray, text: str) -> None:
-    """`text` added to the reasons of the `rows` (a mask)."""
-    if rows.any():
-        reasons[rows] = reasons[rows].where(reasons[rows] == "", reasons[rows] + "; ") + text
 
 
 def _computed(one: Derived, rows: pd.DataFrame) -> np.ndarray:
